@@ -1,0 +1,156 @@
+"""`sccm`: the terminal face of the diagnosis core (and the launcher of the Slack app).
+
+Exit status (CONTRACT.md section 2): 0 when the command did its job, whatever the
+verdict; 2 for bad input or usage, with one `error: ` line on stderr; 1 only for bugs,
+still without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from knowledge import api
+from knowledge.errors import InputError
+
+from . import text
+
+DESCRIPTION = """\
+Diagnose why software updates fail to reach a ConfigMgr (SCCM) client, from its logs or
+from a description. Stage ids: client, policy, scan, evaluate, locate, download, cache,
+install, reboot, report. Verdicts: failure, healthy, inconclusive.
+"""
+
+EPILOG = """\
+examples:
+  sccm diagnose logs.zip                  a zip of C:\\Windows\\CCM\\Logs, a folder, or one log
+  sccm diagnose logs.zip --json           the same, as one JSON object
+  sccm diagnose --symptom "updates stuck downloading at 0%%"
+  sccm error 0x87D00692                   also 87d00692, -2016410990, 2278556306
+  sccm logs logs.zip                      what was read and what was skipped
+  sccm stages | sccm steps scan | sccm log UpdateDeployment.log | sccm script clear-cache
+  sccm serve --http --port 3000           run the Slack app (see README: settings)
+
+exit status: 0 the command did its job (whatever the verdict); 2 bad input or usage (one
+'error:' line on stderr); 1 an internal bug.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one `error:` line (the contract's shape)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sccm",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    diagnose = commands.add_parser(
+        "diagnose", help="name the failing stage from logs (PATH) or from --symptom TEXT"
+    )
+    diagnose.add_argument("path", nargs="?", help=".zip, folder or single log file")
+    diagnose.add_argument("--symptom", metavar="TEXT", help="a typed description or error code")
+    diagnose.add_argument("--json", action="store_true", help="print one JSON object")
+
+    error = commands.add_parser("error", help="look up an error code in any spelling")
+    error.add_argument("code", help="0x80244010, 80244010, -2145107952 or 2149859344")
+    error.add_argument("--json", action="store_true", help="print one JSON object")
+
+    logs = commands.add_parser("logs", help="list what was read from PATH and what was skipped")
+    logs.add_argument("path", help=".zip, folder or single log file")
+    logs.add_argument("--json", action="store_true", help="print one JSON object")
+
+    commands.add_parser("stages", help="the ten pipeline stages, a line each")
+    steps = commands.add_parser("steps", help="the troubleshooting procedure for a stage")
+    steps.add_argument("stage", help="stage id (e.g. scan) or procedure id")
+    log = commands.add_parser("log", help="what a client log records (misspellings accepted)")
+    log.add_argument("name", help="e.g. WUAHandler.log, UpdateDeployment.log")
+    script = commands.add_parser("script", help="print a helper script")
+    script.add_argument("name", choices=["clear-cache"], help="clear-cache: empty ccmcache safely")
+    script.add_argument(
+        "--vbs", action="store_true", help="the VBScript version (default: PowerShell)"
+    )
+
+    serve = commands.add_parser("serve", help="run the Slack app (settings from the environment)")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--http", action="store_const", const="http", dest="mode", help="HTTP mode")
+    mode.add_argument(
+        "--socket", action="store_const", const="socket", dest="mode", help="Socket Mode"
+    )
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    return parser
+
+
+def _emit(payload, as_json: bool, render) -> None:
+    if as_json:
+        print(json.dumps(payload.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print(render(payload))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 0
+    if args.command == "diagnose":
+        if args.symptom is not None and args.path:
+            raise InputError("give either a PATH or --symptom TEXT, not both")
+        if args.symptom is not None:
+            _emit(api.diagnose_symptom(args.symptom), args.json, text.render_diagnosis)
+        elif args.path:
+            _emit(api.diagnose_path(args.path), args.json, text.render_diagnosis)
+        else:
+            raise InputError(
+                "say what to diagnose: `sccm diagnose logs.zip` or `sccm diagnose --symptom TEXT`"
+            )
+    elif args.command == "error":
+        _emit(api.lookup_error(args.code), args.json, text.render_error)
+    elif args.command == "logs":
+        _emit(api.read_logs(args.path), args.json, text.render_read_report)
+    elif args.command == "stages":
+        print(text.render_stages())
+    elif args.command == "steps":
+        print(text.render_steps(args.stage))
+    elif args.command == "log":
+        print(text.render_log(args.name))
+    elif args.command == "script":
+        print(text.clear_cache_script(vbs=args.vbs), end="")
+    elif args.command == "serve":
+        from .serve import main as serve_main
+
+        return serve_main(args.mode, args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except InputError as problem:
+        print(f"error: {problem.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0  # `sccm logs x.zip | head` closed the pipe: not our problem to report
+    except Exception as bug:  # a bug: say so in one line, never a traceback
+        print(
+            f"error: internal error ({type(bug).__name__}: {bug}); please report it with the "
+            "command you ran",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

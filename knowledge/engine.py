@@ -1,0 +1,645 @@
+"""The diagnosis: from log entries to a stage ledger, a verdict and the next documented step.
+
+How it decides, in the order a ConfigMgr admin would:
+
+1. Every entry is checked against the signatures of the log it comes from. A hit says a
+   stage was reached, succeeded or failed. Hits of one signature in one log are folded
+   into one finding with a count and a first and last time, so the same error written
+   40 times is one finding, not 40.
+2. Error records (CMTrace type 3) that no failure signature explains still count, weakly,
+   when they carry a known, non-routine error code; routine codes (0x87D00215, ...) never do.
+3. Per stage, a failure counts only if no success came after it. The verdict is the
+   earliest stage in pipeline order with an unresolved failure; a stage failure on one
+   update is not resolved by another update succeeding.
+4. Confidence grows with the strength of the best line, the number of distinct findings
+   that agree, and how recent the failure is compared with the end of the logs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .api import Progress, ProgressCallback
+from .archive import open_upload
+from .codes import find_codes
+from .kb import KnowledgeBase, StepRef, kb
+from .models import (
+    ERROR,
+    STAGE_IDS,
+    Alternative,
+    CodeRef,
+    Diagnosis,
+    Entry,
+    Evidence,
+    FilesSummary,
+    LedgerRow,
+    NextStep,
+    ReadReport,
+    UpdateProgress,
+    iso_time,
+)
+from .signatures import SignatureSet
+from .timeline import LogReader
+
+# A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
+# on a client that just started).
+MIN_FAILURE_STRENGTH = 0.45
+# An error record with a known code but no signature: real, but vague.
+UNEXPLAINED_ERROR_STRENGTH = 0.5
+# Formats whose error-looking lines are mostly noise unless a signature says otherwise
+# (Windows 10 WindowsUpdate.log *FAILED*, CBS "Info ... Failed").
+_NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
+MAX_EVIDENCE = 10
+MAX_TRACKED_UPDATES = 500
+_WUA_PREFIXES = ("0x8024", "0x0024")
+_CBS_PREFIXES = ("0x800F", "0x80073")
+
+STAGE_ORDER = {stage: index for index, stage in enumerate(STAGE_IDS)}
+
+
+@dataclass
+class Finding:
+    """Every hit of one signature (or one unexplained error code) in one log."""
+
+    key: str
+    stage: str
+    outcome: str  # ok / reached / failed
+    cause: str | None
+    strength: float
+    title: str
+    log: str
+    first: Entry
+    last: Entry
+    first_order: tuple
+    last_order: tuple
+    count: int = 0
+    codes: list[str] = field(default_factory=list)
+    updates: set[str] = field(default_factory=set)
+
+    def add(self, entry: Entry, order: tuple, update: str | None, codes: list[str]) -> None:
+        self.count += 1
+        if order >= self.last_order:
+            self.last, self.last_order = entry, order
+        if order < self.first_order:
+            self.first, self.first_order = entry, order
+        for code in codes:
+            if code not in self.codes:
+                self.codes.append(code)
+        if update and len(self.updates) < 50:
+            self.updates.add(update.lower())
+
+
+@dataclass
+class _UpdateTrack:
+    furthest: int = -1
+    failed: dict[str, tuple[tuple, str | None]] = field(default_factory=dict)
+    succeeded_after: dict[str, tuple] = field(default_factory=dict)
+
+
+class Collector:
+    """Turns the stream of entries into findings; memory stays bounded by the signatures."""
+
+    def __init__(self, knowledge: KnowledgeBase, signatures: SignatureSet):
+        self.kb = knowledge
+        self.signatures = signatures
+        self.findings: dict[str, Finding] = {}
+        self.updates: dict[str, _UpdateTrack] = {}
+        self.latest_order: tuple = (datetime.min, 0)
+        self._seq = 0
+
+    def observe_file(self, reader: LogReader, source, fmt: str) -> None:
+        info = self.signatures.identify(source.name, fmt)
+        by_name = info is not None
+        file_sigs = self.signatures.for_log(info)
+        log_name = info.name if info else source.name
+        noisy = fmt in _NOISY_FORMATS
+        previous = datetime.min
+        for key, entry in reader.file_entries(source):
+            self._seq += 1
+            if key is not None:
+                previous = key
+            order = (previous, self._seq)
+            if order > self.latest_order:
+                self.latest_order = order
+            if by_name:
+                sigs, name = file_sigs, log_name
+            else:
+                found, sigs = self.signatures.for_component(entry.component)
+                name = found or log_name
+            explained = False
+            message = entry.message
+            for compiled in sigs:
+                match = compiled.regex.search(message)
+                if match is None:
+                    continue
+                spec = compiled.spec
+                update = match.group("update") if compiled.names_update else None
+                codes = find_codes(message) if spec.outcome == "failed" else []
+                self._record(
+                    f"{spec.id}|{source.group}",
+                    spec.stage,
+                    spec.outcome,
+                    spec.cause,
+                    spec.strength,
+                    spec.title or spec.id,
+                    name,
+                    entry,
+                    order,
+                    update,
+                    codes,
+                )
+                explained = explained or spec.outcome == "failed"
+            if not explained and entry.severity == ERROR and not noisy:
+                self._unexplained_error(entry, order, name, source.group)
+
+    def _unexplained_error(self, entry: Entry, order: tuple, log: str, group: str) -> None:
+        for code in find_codes(entry.message):
+            known = self.kb.codes.get(code)
+            if known is None or known.routine or known.stage is None:
+                continue
+            cause = known.cause if known.cause in self.kb.causes else None
+            if cause and self.kb.causes[cause].stage != known.stage:
+                cause = None
+            title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
+            self._record(
+                f"code:{code}|{group}",
+                known.stage,
+                "failed",
+                cause,
+                UNEXPLAINED_ERROR_STRENGTH,
+                title,
+                log,
+                entry,
+                order,
+                None,
+                [code],
+            )
+
+    def _record(
+        self, key, stage, outcome, cause, strength, title, log, entry, order, update, codes
+    ):
+        finding = self.findings.get(key)
+        if finding is None:
+            finding = Finding(
+                key, stage, outcome, cause, strength, title, log, entry, entry, order, order
+            )
+            self.findings[key] = finding
+        finding.add(entry, order, update, codes)
+        if update:
+            self._track_update(update.lower(), stage, outcome, order, codes)
+
+    def _track_update(self, update, stage, outcome, order, codes) -> None:
+        track = self.updates.get(update)
+        if track is None:
+            if len(self.updates) >= MAX_TRACKED_UPDATES:
+                return
+            track = self.updates[update] = _UpdateTrack()
+        track.furthest = max(track.furthest, STAGE_ORDER[stage])
+        if outcome == "failed":
+            track.failed[stage] = (order, codes[0] if codes else None)
+        else:
+            track.succeeded_after[stage] = max(order, track.succeeded_after.get(stage, order))
+
+    def earliest_failed_stage(self) -> str | None:
+        stages = [
+            f.stage
+            for f in self.findings.values()
+            if f.outcome == "failed" and f.strength >= MIN_FAILURE_STRENGTH
+        ]
+        return min(stages, key=STAGE_ORDER.__getitem__) if stages else None
+
+
+# --- from findings to a diagnosis -------------------------------------------------
+
+
+@dataclass
+class StageView:
+    stage: str
+    successes: list[Finding] = field(default_factory=list)
+    unresolved: list[Finding] = field(default_factory=list)
+    resolved: list[tuple[Finding, Finding]] = field(default_factory=list)  # (failure, fixer)
+    weak: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.unresolved)
+
+
+def _resolver_for(failure: Finding, successes: list[Finding]) -> Finding | None:
+    """The success that came after a failure and covers the same update, if any."""
+    later = [s for s in successes if s.last_order > failure.last_order]
+    if failure.updates:
+        later = [s for s in later if not s.updates or s.updates & failure.updates]
+    return max(later, key=lambda s: s.last_order) if later else None
+
+
+def build_stage_views(findings: list[Finding]) -> dict[str, StageView]:
+    views = {stage: StageView(stage) for stage in STAGE_IDS}
+    for finding in findings:
+        if finding.outcome in ("ok", "reached"):
+            views[finding.stage].successes.append(finding)
+    for finding in findings:
+        if finding.outcome != "failed":
+            continue
+        view = views[finding.stage]
+        fixer = _resolver_for(finding, view.successes)
+        if fixer is not None:
+            view.resolved.append((finding, fixer))
+        elif finding.strength < MIN_FAILURE_STRENGTH:
+            view.weak.append(finding)
+        else:
+            view.unresolved.append(finding)
+    return views
+
+
+def _ledger(views: dict[str, StageView], knowledge: KnowledgeBase, verdict_stage: str | None):
+    rows = []
+    for stage in STAGE_IDS:
+        view = views[stage]
+        title = knowledge.stage_title(stage)
+        if view.failed:
+            rows.append(LedgerRow(stage=stage, status="failed", title=title))
+        elif view.successes or view.resolved:
+            only_reached = all(s.outcome == "reached" for s in view.successes)
+            note = "started; no result seen" if only_reached and view.successes else None
+            if view.resolved:
+                note = "an earlier failure was resolved later"
+            rows.append(LedgerRow(stage=stage, status="ok", title=title, note=note))
+        elif verdict_stage and STAGE_ORDER[stage] > STAGE_ORDER[verdict_stage]:
+            rows.append(LedgerRow(stage=stage, status="not_reached", title=title))
+        else:
+            rows.append(LedgerRow(stage=stage, status="no_evidence", title=title))
+    return rows
+
+
+def _evidence(finding: Finding, *, use_first: bool = False) -> Evidence:
+    entry = finding.first if use_first else finding.last
+    text = " ".join(entry.message.split())
+    if len(text) > 500:
+        text = text[:497] + "..."
+    outcome = "failed" if finding.outcome == "failed" else "ok"
+    if finding.outcome == "reached":
+        outcome = "reached"
+    return Evidence(
+        file=entry.file,
+        line=entry.line,
+        time=iso_time(entry.time),
+        text=text,
+        stage=finding.stage,
+        outcome=outcome,
+        signature=finding.key.split("|", 1)[0],
+        count=finding.count,
+        first_time=iso_time(finding.first.time),
+        last_time=iso_time(finding.last.time),
+    )
+
+
+def _strongest(findings: list[Finding]) -> Finding:
+    return max(findings, key=lambda f: (f.strength, f.cause is not None, f.last_order))
+
+
+def _confidence(primary: Finding, view: StageView, latest_order: tuple) -> float:
+    score = primary.strength
+    agreeing = {f.key for f in view.unresolved if f is not primary}
+    score += min(0.15, 0.05 * len(agreeing))
+    if primary.count > 1:
+        score += 0.03
+    age = latest_order[0] - primary.last_order[0]
+    if primary.last_order[0] != datetime.min and latest_order[0] != datetime.min:
+        if age <= timedelta(days=1):
+            score += 0.05
+        elif age > timedelta(days=7):
+            score -= 0.15
+    return round(max(0.05, min(0.99, score)), 2)
+
+
+def _cause_of(view: StageView, primary: Finding, knowledge: KnowledgeBase) -> str | None:
+    if primary.cause:
+        return primary.cause
+    causes = Counter(f.cause for f in view.unresolved if f.cause)
+    if causes:
+        return causes.most_common(1)[0][0]
+    for code in primary.codes:
+        known = knowledge.codes.get(code)
+        if known and known.cause and knowledge.causes[known.cause].stage == view.stage:
+            return known.cause
+    return None
+
+
+def _step(knowledge: KnowledgeBase, ref: StepRef) -> NextStep:
+    text, source = knowledge.step_text(ref)
+    return NextStep(text=text, source=source, procedure=ref.procedure, step=ref.step)
+
+
+def _next_steps(knowledge: KnowledgeBase, stage: str, cause: str | None, codes: list[str]):
+    if cause:
+        steps = [_step(knowledge, ref) for ref in knowledge.causes[cause].next]
+    else:
+        procedure = knowledge.stages[stage].procedure
+        count = min(2, len(knowledge.procedures[procedure].steps))
+        steps = [
+            _step(knowledge, StepRef(procedure=procedure, step=n)) for n in range(1, count + 1)
+        ]
+    for code in codes[:2]:
+        known = knowledge.codes.get(code)
+        if known and not known.routine:
+            steps.append(NextStep(text=f"For {code}: {known.next_step}", source=known.source))
+    return steps
+
+
+def _code_refs(findings: list[Finding], knowledge: KnowledgeBase) -> list[CodeRef]:
+    counts: Counter[str] = Counter()
+    for finding in findings:
+        for code in finding.codes:
+            counts[code] += finding.count
+    refs = []
+    for code, count in counts.most_common(10):
+        known = knowledge.codes.get(code)
+        refs.append(
+            CodeRef(
+                code=code,
+                symbol=known.symbol if known else None,
+                meaning=known.meaning if known else None,
+                stage=known.stage if known else None,
+                count=count,
+            )
+        )
+    return refs
+
+
+def _present_logs(report: ReadReport) -> set[str]:
+    return {f.log for f in report.files if f.log and f.entries}
+
+
+def _missing_logs(
+    knowledge: KnowledgeBase, stage: str | None, codes: list[str], present: set[str]
+) -> tuple[list[str], list[str]]:
+    """Logs that would confirm or rule out the verdict, and how to get those not in CCM\\Logs."""
+    wanted: list[str] = []
+    if stage is None:
+        for candidate in ("client", "scan", "evaluate", "download", "install"):
+            wanted += knowledge.stages[candidate].logs
+    else:
+        wanted += knowledge.stages[stage].logs
+    wants_wua = stage in ("scan", "install") or any(c.startswith(_WUA_PREFIXES) for c in codes)
+    wants_cbs = stage == "install" or any(c.startswith(_CBS_PREFIXES) for c in codes)
+    missing: list[str] = []
+    for name in wanted:
+        info = knowledge.log_by_name(name)
+        if info is None or info.name in present or info.name in missing:
+            continue
+        if not info.in_ccm_logs:
+            wanted_here = (info.name == "WindowsUpdate.log" and wants_wua) or (
+                info.name == "CBS.log" and wants_cbs
+            )
+            if not wanted_here:
+                continue
+        missing.append(info.name)
+    for name, wanted_here in (("WindowsUpdate.log", wants_wua), ("CBS.log", wants_cbs)):
+        if wanted_here and name not in present and name not in missing:
+            missing.append(name)
+    how = []
+    for name in missing:
+        info = knowledge.log_by_name(name)
+        if info and not info.in_ccm_logs and info.how_to_collect:
+            how.append(f"{info.name}: {info.how_to_collect}")
+    if missing and any(knowledge.log_by_name(n).in_ccm_logs for n in missing):
+        how.insert(0, COLLECT_CCM_LOGS)
+    return missing, how
+
+
+COLLECT_CCM_LOGS = (
+    r"CCM logs: on the client, in an elevated PowerShell, run "
+    r"Compress-Archive -Path C:\Windows\CCM\Logs -DestinationPath $env:TEMP\ccm-logs.zip "
+    "and send the zip (it includes the rotated .lo_ files)."
+)
+
+
+def _alternatives(views, verdict_stage, primary: Finding | None, knowledge) -> list[Alternative]:
+    alternatives: list[Alternative] = []
+    for stage in STAGE_IDS:
+        view = views[stage]
+        if stage == verdict_stage and primary is not None:
+            others = [f for f in view.unresolved if f is not primary and f.cause != primary.cause]
+            for finding in others[:2]:
+                alternatives.append(
+                    Alternative(
+                        stage=stage,
+                        cause=finding.cause,
+                        confidence=round(finding.strength * 0.6, 2),
+                        why_not=f"same stage, but {finding.title!r} is a less specific sign than "
+                        f"{primary.title!r}",
+                    )
+                )
+            continue
+        if view.unresolved:
+            best = _strongest(view.unresolved)
+            later = verdict_stage and STAGE_ORDER[stage] > STAGE_ORDER[verdict_stage]
+            why = (
+                f"also failed, but later in the pipeline than "
+                f"{knowledge.stage_title(verdict_stage)}: it may be a consequence"
+                if later
+                else "failed too"
+            )
+            alternatives.append(
+                Alternative(
+                    stage=stage,
+                    cause=best.cause,
+                    confidence=round(best.strength * 0.5, 2),
+                    why_not=why,
+                )
+            )
+        for failure, fixer in view.resolved[:1]:
+            when = iso_time(fixer.last.time) or "later"
+            alternatives.append(
+                Alternative(
+                    stage=stage,
+                    cause=failure.cause,
+                    confidence=round(failure.strength * 0.2, 2),
+                    why_not=f"{failure.title!r} was followed by {fixer.title!r} at {when}: "
+                    "resolved",
+                )
+            )
+        for weak in view.weak[:1]:
+            alternatives.append(
+                Alternative(
+                    stage=stage,
+                    cause=weak.cause,
+                    confidence=round(weak.strength * 0.5, 2),
+                    why_not=f"only a weak sign ({weak.title!r}), not enough on its own",
+                )
+            )
+    alternatives.sort(key=lambda a: -a.confidence)
+    return alternatives[:5]
+
+
+def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdateProgress]:
+    progress = []
+    for update, track in list(collector.updates.items())[:50]:
+        stopped = None
+        code = None
+        for stage in sorted(track.failed, key=STAGE_ORDER.__getitem__):
+            order, failed_code = track.failed[stage]
+            if track.succeeded_after.get(stage, (datetime.min, -1)) <= order:
+                stopped, code = stage, failed_code
+                break
+        furthest = STAGE_IDS[track.furthest] if track.furthest >= 0 else None
+        status = (
+            "failed"
+            if stopped
+            else ("ok" if furthest in ("install", "reboot", "report") else "in_progress")
+        )
+        progress.append(
+            UpdateProgress(
+                update=update,
+                furthest_stage=furthest,
+                status=status,
+                stopped_at=stopped,
+                code=code,
+            )
+        )
+    progress.sort(key=lambda p: (p.status != "failed", p.update))
+    return progress
+
+
+def assemble(
+    collector: Collector, report: ReadReport, knowledge: KnowledgeBase, description: str | None
+) -> Diagnosis:
+    findings = list(collector.findings.values())
+    views = build_stage_views(findings)
+    files = FilesSummary(read=len(report.files), skipped=report.skipped)
+    present = _present_logs(report)
+    failed_stages = [s for s in STAGE_IDS if views[s].failed]
+    verdict_stage = failed_stages[0] if failed_stages else None
+
+    if verdict_stage:
+        view = views[verdict_stage]
+        primary = _strongest(view.unresolved)
+        cause = _cause_of(view, primary, knowledge)
+        codes = list(dict.fromkeys(c for f in view.unresolved for c in f.codes))
+        ordered = sorted(view.unresolved, key=lambda f: (f is not primary, -f.strength))
+        evidence = [_evidence(f) for f in ordered]
+        evidence += _supporting_successes(views, verdict_stage)
+        missing, how = _missing_logs(knowledge, verdict_stage, codes, present)
+        stage_title = knowledge.stage_title(verdict_stage)
+        cause_info = knowledge.causes.get(cause) if cause else None
+        summary = f"Updates stop at {stage_title.lower()}"
+        summary += f": {cause_info.title}." if cause_info else "."
+        summary += f" {cause_info.summary}" if cause_info else ""
+        summary += f" Strongest sign: {primary.title} ({primary.count}x in {primary.log})."
+        return Diagnosis(
+            verdict="failure",
+            stage=verdict_stage,
+            stage_title=stage_title,
+            cause=cause,
+            cause_title=cause_info.title if cause_info else None,
+            confidence=_confidence(primary, view, collector.latest_order),
+            summary=summary,
+            next_steps=_next_steps(knowledge, verdict_stage, cause, codes),
+            evidence=evidence[:MAX_EVIDENCE],
+            error_codes=_code_refs(view.unresolved, knowledge),
+            ledger=_ledger(views, knowledge, verdict_stage),
+            alternatives=_alternatives(views, verdict_stage, primary, knowledge),
+            missing_logs=missing,
+            how_to_collect=how,
+            files=files,
+            updates=_updates(collector, views),
+        )
+
+    ok_stages = [s for s in STAGE_IDS if views[s].successes or views[s].resolved]
+    alternatives = _alternatives(views, None, None, knowledge)
+    if ok_stages:
+        evidence = _supporting_successes(views, None)
+        resolved = [v for v in views.values() if v.resolved]
+        summary = (
+            f"No unresolved failure: the logs show {len(ok_stages)} of 10 stages working "
+            f"({', '.join(knowledge.stage_title(s).lower() for s in ok_stages)})."
+        )
+        if resolved:
+            summary += " Earlier failures were followed by successes."
+        return Diagnosis(
+            verdict="healthy",
+            confidence=round(min(0.9, 0.45 + 0.07 * len(ok_stages)), 2),
+            summary=summary,
+            evidence=evidence[:MAX_EVIDENCE],
+            ledger=_ledger(views, knowledge, None),
+            alternatives=alternatives,
+            files=files,
+            updates=_updates(collector, views),
+        )
+
+    missing, how = _missing_logs(knowledge, None, [], present)
+    if not report.files:
+        summary = "No log file could be read, so there is nothing to judge."
+    else:
+        summary = (
+            f"The {len(report.files)} file(s) read show no step of the software-update "
+            "pipeline, so there is nothing to judge. Send the logs listed under missing_logs."
+        )
+    if description:
+        summary += " The description alone is not evidence: try `sccm diagnose --symptom`."
+    collect = StepRef(procedure="not-downloaded", step=1)
+    next_steps = [_step(knowledge, collect)] if "not-downloaded" in knowledge.procedures else []
+    return Diagnosis(
+        verdict="inconclusive",
+        confidence=0.0,
+        summary=summary,
+        next_steps=next_steps,
+        ledger=_ledger(views, knowledge, None),
+        alternatives=alternatives,
+        missing_logs=missing,
+        how_to_collect=how,
+        files=files,
+    )
+
+
+def _supporting_successes(views: dict[str, StageView], before: str | None) -> list[Evidence]:
+    """The latest success of each stage before the verdict: the pipeline worked up to there."""
+    evidence = []
+    for stage in STAGE_IDS:
+        if before and STAGE_ORDER[stage] >= STAGE_ORDER[before]:
+            break
+        ok = [f for f in views[stage].successes if f.outcome == "ok"] or views[stage].successes
+        if ok:
+            evidence.append(_evidence(max(ok, key=lambda f: f.last_order)))
+    return evidence
+
+
+def diagnose_upload(
+    path: Path, *, description: str | None = None, progress: ProgressCallback | None = None
+) -> Diagnosis:
+    knowledge = kb()
+    signatures = _signature_set(knowledge)
+    with open_upload(path) as upload:
+        reader = LogReader(upload)
+        collector = Collector(knowledge, signatures)
+        total = len(upload.sources)
+        done = 0
+        for group in reader.groups():
+            for source in group:
+                fmt, _ = reader.formats[source.path]
+                collector.observe_file(reader, source, fmt)
+                done += 1
+                if progress is not None:
+                    progress(Progress(done, total, source.path, collector.earliest_failed_stage()))
+        report = reader.report(lambda name: _catalogue(knowledge, name))
+    return assemble(collector, report, knowledge, description)
+
+
+def _catalogue(knowledge: KnowledgeBase, name: str) -> str | None:
+    info = knowledge.log_by_name(name)
+    return info.name if info else None
+
+
+_SIGNATURE_SETS: dict[int, SignatureSet] = {}
+
+
+def _signature_set(knowledge: KnowledgeBase) -> SignatureSet:
+    """Compiled once per knowledge base: compiling every pattern per upload would be waste."""
+    cached = _SIGNATURE_SETS.get(id(knowledge))
+    if cached is None or cached.kb is not knowledge:
+        cached = _SIGNATURE_SETS[id(knowledge)] = SignatureSet(knowledge)
+    return cached

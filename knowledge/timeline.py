@@ -1,0 +1,298 @@
+"""From an upload to timestamped entries: formats, time zones, rotation, per-file facts.
+
+The archive layer finds the log files; the format parsers turn one file into entries.
+This module joins them up the way an admin reads logs in CMTrace:
+
+* each file's format is detected from its first few KB;
+* rotated files (`X.lo_`, `X-20240101-120000.log`) are read before their current file,
+  oldest first, so a log's story reads in order;
+* a log that only knows local time (Windows 10 WindowsUpdate.log, CBS.log, a CMTrace
+  record without a bias) gets the machine's zone from the CMTrace records of the same
+  upload, when those agree on one zone (allowing for a daylight-saving change);
+* every file's facts (format, entry count, time range, errors) are collected while the
+  entries stream past, so reading never holds a whole file in memory.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import heapq
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from .archive import LogSource, Upload, open_upload
+from .decoding import open_text
+from .formats import detect_format, parse_entries
+from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
+
+SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
+
+# CMTrace and the older "simple" trace write the writer's bias next to each time.
+_CMTRACE_ZONE = re.compile(
+    r'time="\d{1,2}:\d{2}:\d{2}(?:\.\d+)?([+-]\d{1,4})" date="(\d{1,2})-(\d{1,2})-(\d{4})"'
+)
+_SIMPLE_ZONE = re.compile(
+    r"<(\d{1,2})-(\d{1,2})-(\d{4}) \d{1,2}:\d{2}:\d{2}(?:\.\d+)?([+-]\d{1,4})>"
+)
+
+
+@dataclass
+class ZoneHints:
+    """What the upload's CMTrace records say about the machine's time zone.
+
+    `bias` follows CMTrace: minutes to add to local time to get UTC (+240 is UTC-4).
+    """
+
+    observations: dict[date, int] = field(default_factory=dict)
+
+    def add(self, day: date, bias: int) -> None:
+        self.observations.setdefault(day, bias)
+
+    @property
+    def consistent(self) -> bool:
+        """One zone, or two an hour apart (a daylight-saving change): safe to lend out."""
+        biases = sorted(set(self.observations.values()))
+        return len(biases) == 1 or (len(biases) == 2 and biases[1] - biases[0] == 60)
+
+    def resolver(self):
+        """A function from a naive local time to its bias, or None when the zone is unknown."""
+        if not self.observations or not self.consistent:
+            return None
+        days = sorted(self.observations)
+        biases = [self.observations[day] for day in days]
+        if len(set(biases)) == 1:
+            only = biases[0]
+            return lambda _local: only
+
+        def nearest(local: datetime) -> int:
+            index = bisect.bisect_left(days, local.date())
+            if index == 0:
+                return biases[0]
+            if index == len(days):
+                return biases[-1]
+            before, after = days[index - 1], days[index]
+            closer = index - 1 if local.date() - before <= after - local.date() else index
+            return biases[closer]
+
+        return nearest
+
+    def describe(self) -> str | None:
+        if not self.observations:
+            return None
+        biases = sorted(set(self.observations.values()))
+        return ", ".join(_utc_label(b) for b in biases)
+
+
+def _utc_label(bias: int) -> str:
+    offset = -bias
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+@dataclass
+class _FileTally:
+    """Facts about one file, gathered while its entries stream past."""
+
+    source: LogSource
+    fmt: str
+    encoding: str
+    entries: int = 0
+    errors: int = 0
+    warnings: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    first_key: datetime | None = None
+    last_key: datetime | None = None
+    aware: int = 0
+    inferred: int = 0
+    naive: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, entry: Entry, key: datetime | None, inferred: bool) -> None:
+        self.entries += 1
+        if entry.severity == ERROR:
+            self.errors += 1
+        elif entry.severity == WARNING:
+            self.warnings += 1
+        if entry.time is None:
+            return
+        if inferred:
+            self.inferred += 1
+        elif entry.time.tzinfo is not None:
+            self.aware += 1
+        else:
+            self.naive += 1
+        if self.first_key is None or key < self.first_key:
+            self.first_key, self.first = key, entry.time
+        if self.last_key is None or key > self.last_key:
+            self.last_key, self.last = key, entry.time
+
+    def report(self, rotated_into: str | None, log_name: str | None) -> FileReport:
+        if self.aware + self.inferred + self.naive == 0:
+            zone = "none"
+        elif self.naive:
+            zone = "local"
+        elif self.inferred:
+            zone = "inferred"
+        else:
+            zone = "utc"
+        return FileReport(
+            name=self.source.name,
+            path=self.source.path,
+            format=self.fmt,
+            entries=self.entries,
+            first=iso_time(self.first),
+            last=iso_time(self.last),
+            errors=self.errors,
+            warnings=self.warnings,
+            encoding=self.encoding,
+            log=log_name,
+            rotated_into=rotated_into,
+            time_zone=zone,
+            notes=self.notes,
+        )
+
+
+def sort_key(when: datetime | None) -> datetime | None:
+    """A comparable instant: UTC wall time for aware datetimes, local time otherwise."""
+    if when is None or when.tzinfo is None:
+        return when
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+class LogReader:
+    """Reads every log of an open upload; collects per-file facts as a side effect."""
+
+    def __init__(self, upload: Upload):
+        self.upload = upload
+        self.formats: dict[str, tuple[str, str]] = {}  # path -> (format, encoding)
+        self.zones = ZoneHints()
+        self._tallies: dict[str, _FileTally] = {}
+        self._sniff_all()
+        self._bias_for = self.zones.resolver()
+
+    # --- pass 1: formats and zone hints, from each file's first few KB -------------
+
+    def _sniff_all(self) -> None:
+        for source in self.upload.sources:
+            with source.open() as binary:
+                text, encoding = open_text(binary)
+                sample = text.read(SAMPLE_CHARS)
+            fmt = detect_format(sample, source.name)
+            self.formats[source.path] = (fmt, encoding)
+            if fmt == "cmtrace":
+                for match in _CMTRACE_ZONE.finditer(sample):
+                    bias, month, day, year = match.groups()
+                    self._hint(year, month, day, bias)
+            elif fmt == "simple":
+                for match in _SIMPLE_ZONE.finditer(sample):
+                    month, day, year, bias = match.groups()
+                    self._hint(year, month, day, bias)
+
+    def _hint(self, year: str, month: str, day: str, bias: str) -> None:
+        # An impossible date in a damaged line says nothing about the zone.
+        with contextlib.suppress(ValueError):
+            self.zones.add(date(int(year), int(month), int(day)), int(bias))
+
+    # --- pass 2: entries ------------------------------------------------------------
+
+    def groups(self) -> list[list[LogSource]]:
+        """Sources joined by rotation group, rotated files first, oldest first."""
+        ordered = sorted(self.upload.sources, key=lambda s: (s.group, s.rotation_rank))
+        return [list(members) for _, members in itertools.groupby(ordered, key=lambda s: s.group)]
+
+    def file_entries(self, source: LogSource) -> Iterator[tuple[datetime | None, Entry]]:
+        """(sort key, entry) for one file, with times made UTC where the zone is known."""
+        fmt, encoding = self.formats[source.path]
+        tally = _FileTally(source, fmt, encoding)
+        self._tallies[source.path] = tally
+        bias_for = self._bias_for
+        with source.open() as binary:
+            text, _ = open_text(binary)
+            for entry in parse_entries(fmt, text, source.path):
+                when = entry.time
+                inferred = False
+                if when is not None and when.tzinfo is None and bias_for is not None:
+                    entry.time = when = (when + timedelta(minutes=bias_for(when))).replace(
+                        tzinfo=UTC
+                    )
+                    inferred = True
+                key = sort_key(when)
+                tally.count(entry, key, inferred)
+                yield key, entry
+        if tally.naive and bias_for is None:
+            tally.notes.append(self._local_time_note())
+
+    def _local_time_note(self) -> str:
+        if self.zones.observations and not self.zones.consistent:
+            return (
+                "times are local: the CMTrace logs of this upload disagree on the zone "
+                f"({self.zones.describe()})"
+            )
+        return "times are local: the log has no zone and no CMTrace log in the upload reveals it"
+
+    def merged(self) -> Iterator[Entry]:
+        """All entries of all files in one timeline, in time order.
+
+        Each rotation group streams in file order; the groups are merged by time, with
+        untimed entries keeping their place after the entry before them.
+        """
+        streams = [self._keyed_group(index, group) for index, group in enumerate(self.groups())]
+        for _key, _stream, _seq, entry in heapq.merge(*streams):
+            yield entry
+
+    def _keyed_group(self, index: int, group: list[LogSource]):
+        previous = datetime.min
+        for seq, (key, entry) in enumerate(
+            itertools.chain.from_iterable(self.file_entries(s) for s in group)
+        ):
+            if key is not None:
+                previous = key
+            yield previous, index, seq, entry
+
+    def report(self, log_name_for=None) -> ReadReport:
+        """Per-file facts of everything read so far, in upload order."""
+        files = []
+        for group in self.groups():
+            current = group[-1]
+            for source in group:
+                tally = self._tallies.get(source.path)
+                if tally is None:
+                    continue
+                rotated_into = current.path if source is not current else None
+                name = log_name_for(source.name) if log_name_for else None
+                files.append(tally.report(rotated_into, name))
+        notes = list(self.upload.notes)
+        if self.zones.observations:
+            if self.zones.consistent:
+                notes.append(f"machine time zone from the CMTrace logs: {self.zones.describe()}")
+            else:
+                notes.append(
+                    f"the CMTrace logs disagree on the time zone ({self.zones.describe()}): "
+                    "logs without a zone keep local time"
+                )
+        return ReadReport(files=files, skipped=list(self.upload.skipped), notes=notes)
+
+
+def _catalogue_name(file_name: str) -> str | None:
+    from .kb import kb
+
+    info = kb().log_by_name(file_name)
+    return info.name if info else None
+
+
+def read_report(path: Path) -> ReadReport:
+    """`sccm logs PATH`: read every file once and describe what was read and skipped."""
+    with open_upload(path) as upload:
+        reader = LogReader(upload)
+        for group in reader.groups():
+            for source in group:
+                for _ in reader.file_entries(source):
+                    pass
+        return reader.report(_catalogue_name)
