@@ -192,6 +192,7 @@ def _log_key(name: str) -> str:
     base = re.sub(r"\.(log|lo_|txt)$", "", base)
     base = re.sub(r"-\d{8}-\d{6}$", "", base)  # X-20240101-120000.log rotation
     base = re.sub(r"_\d+$", "", base)  # SCNotify_user_1.log style suffixes
+    base = re.sub(r"_[^_@]*@.*$", "", base)  # SCNotify_<domain>@<user> per-user logs
     return base
 
 
