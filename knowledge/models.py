@@ -216,3 +216,5 @@ class ErrorInfo(BaseModel):
     next_step: str | None = None
     family: str
     source: str | None = None
+    routine: bool = False  # seen on healthy clients; not a failure by itself
+    cause: str | None = None  # cause id the code points to, when it is that specific
