@@ -27,7 +27,7 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def read_logs(path: str | Path) -> ReadReport:
-    """`sccm logs PATH`: what was read (format, entries, time range, errors) and what was skipped."""
+    """`sccm logs PATH`: each file read (format, entries, time range, errors), and the skips."""
     from .timeline import read_report
 
     return read_report(Path(path))

@@ -131,10 +131,7 @@ class Collector:
                 name = found or log_name
             explained = False
             message = entry.message
-            for compiled in sigs:
-                match = compiled.regex.search(message)
-                if match is None:
-                    continue
+            for compiled, match in sigs.matches(message):
                 spec = compiled.spec
                 update = match.group("update") if compiled.names_update else None
                 codes = find_codes(message) if spec.outcome == "failed" else []
@@ -229,10 +226,14 @@ class StageView:
 
 
 def _resolver_for(failure: Finding, successes: list[Finding]) -> Finding | None:
-    """The success that came after a failure and covers the same update, if any."""
-    later = [s for s in successes if s.last_order > failure.last_order]
+    """The success that came after a failure and covers the same update, if any.
+
+    A stage that merely started again proves nothing, and a success of another update
+    (or of no named update) does not mend a failure that names its updates.
+    """
+    later = [s for s in successes if s.outcome == "ok" and s.last_order > failure.last_order]
     if failure.updates:
-        later = [s for s in later if not s.updates or s.updates & failure.updates]
+        later = [s for s in later if s.updates & failure.updates]
     return max(later, key=lambda s: s.last_order) if later else None
 
 
@@ -625,12 +626,12 @@ def diagnose_upload(
                 done += 1
                 if progress is not None:
                     progress(Progress(done, total, source.path, collector.earliest_failed_stage()))
-        report = reader.report(lambda name: _catalogue(knowledge, name))
+        report = reader.report(lambda name, fmt: _catalogue(signatures, name, fmt))
     return assemble(collector, report, knowledge, description)
 
 
-def _catalogue(knowledge: KnowledgeBase, name: str) -> str | None:
-    info = knowledge.log_by_name(name)
+def _catalogue(signatures: SignatureSet, name: str, fmt: str) -> str | None:
+    info = signatures.identify(name, fmt)
     return info.name if info else None
 
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .models import STAGE_IDS, StageId
 
 DATA_DIR = Path(__file__).with_name("data")
+# Files whose name says nothing are still recognisable by their format.
+_LOG_BY_FORMAT = {"wulog": "WindowsUpdate.log", "wulog-etw": "WindowsUpdate.log", "cbs": "CBS.log"}
 
 
 class KnowledgeError(Exception):
@@ -175,6 +177,14 @@ class KnowledgeBase(BaseModel):
         step = procedure.steps[ref.step - 1]
         where = f'"{procedure.title}", step {ref.step}'
         return step.text, f"{where} ({step.source or procedure.source})"
+
+    def log_for_file(self, file_name: str, fmt: str) -> LogInfo | None:
+        """The catalogue log a file is: by its name, else (WindowsUpdate.log and CBS.log
+        pasted under another name) by its format."""
+        info = self.log_by_name(file_name)
+        if info is None and fmt in _LOG_BY_FORMAT:
+            info = self.log_by_name(_LOG_BY_FORMAT[fmt])
+        return info
 
     def log_by_name(self, name: str) -> LogInfo | None:
         """Catalogue entry for a file or log name, misspellings and rotation accepted."""

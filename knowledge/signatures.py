@@ -12,9 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .kb import KnowledgeBase, LogInfo, Signature
-
-# Files whose name says nothing are still recognisable by their format.
-_LOG_BY_FORMAT = {"wulog": "WindowsUpdate.log", "wulog-etw": "WindowsUpdate.log", "cbs": "CBS.log"}
+from .prefilter import required_literals, trie_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +20,32 @@ class CompiledSignature:
     spec: Signature
     regex: re.Pattern[str]
     names_update: bool
+    literals: frozenset[str] | None  # a match contains one of these (lower-case)
+
+
+class LogMatcher:
+    """The signatures of one log, with a shared first look that rules most lines out."""
+
+    def __init__(self, signatures: list[CompiledSignature]):
+        self.signatures = signatures
+        self.always = [s for s in signatures if s.literals is None]
+        self.prefilter = trie_regex(text for s in signatures for text in (s.literals or ()))
+
+    def matches(self, message: str):
+        """(signature, match) for every signature that matches the message."""
+        candidates = self.always
+        if self.prefilter is not None:
+            lowered = message.lower()
+            if self.prefilter.search(lowered) is not None:
+                candidates = [
+                    s
+                    for s in self.signatures
+                    if s.literals is None or any(text in lowered for text in s.literals)
+                ]
+        for compiled in candidates:
+            match = compiled.regex.search(message)
+            if match is not None:
+                yield compiled, match
 
 
 class SignatureSet:
@@ -33,7 +57,8 @@ class SignatureSet:
         anywhere: list[CompiledSignature] = []
         for spec in knowledge.signatures:
             regex = re.compile(spec.pattern, re.IGNORECASE)
-            compiled = CompiledSignature(spec, regex, "update" in regex.groupindex)
+            literals = required_literals(spec.pattern)
+            compiled = CompiledSignature(spec, regex, "update" in regex.groupindex, literals)
             for log in spec.logs:
                 if log == "*":
                     anywhere.append(compiled)
@@ -45,21 +70,22 @@ class SignatureSet:
         for info in knowledge.logs:
             for component in info.components:
                 self._components.setdefault(component.lower(), info)
-        self._for_component: dict[str, tuple[str | None, list[CompiledSignature]]] = {}
+        self._matchers: dict[str | None, LogMatcher] = {}
+        self._for_component: dict[str, tuple[str | None, LogMatcher]] = {}
 
     def identify(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is, from its name, else from its format."""
-        info = self.kb.log_by_name(file_name)
-        if info is None and fmt in _LOG_BY_FORMAT:
-            info = self.kb.log_by_name(_LOG_BY_FORMAT[fmt])
-        return info
+        return self.kb.log_for_file(file_name, fmt)
 
-    def for_log(self, info: LogInfo | None) -> list[CompiledSignature]:
-        if info is None:
-            return self._anywhere
-        return self._by_log.get(info.name, []) + self._anywhere
+    def for_log(self, info: LogInfo | None) -> LogMatcher:
+        name = info.name if info else None
+        matcher = self._matchers.get(name)
+        if matcher is None:
+            own = self._by_log.get(name, []) if name else []
+            matcher = self._matchers[name] = LogMatcher(own + self._anywhere)
+        return matcher
 
-    def for_component(self, component: str) -> tuple[str | None, list[CompiledSignature]]:
+    def for_component(self, component: str) -> tuple[str | None, LogMatcher]:
         """(log name, signatures) for an entry of a file whose name we don't know."""
         cached = self._for_component.get(component)
         if cached is None:

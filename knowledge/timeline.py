@@ -266,7 +266,7 @@ class LogReader:
                 if tally is None:
                     continue
                 rotated_into = current.path if source is not current else None
-                name = log_name_for(source.name) if log_name_for else None
+                name = log_name_for(source.name, tally.fmt) if log_name_for else None
                 files.append(tally.report(rotated_into, name))
         notes = list(self.upload.notes)
         if self.zones.observations:
@@ -280,10 +280,10 @@ class LogReader:
         return ReadReport(files=files, skipped=list(self.upload.skipped), notes=notes)
 
 
-def _catalogue_name(file_name: str) -> str | None:
+def _catalogue_name(file_name: str, fmt: str) -> str | None:
     from .kb import kb
 
-    info = kb().log_by_name(file_name)
+    info = kb().log_for_file(file_name, fmt)
     return info.name if info else None
 
 

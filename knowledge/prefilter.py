@@ -1,0 +1,101 @@
+"""A cheap first look before the signature regexes run.
+
+Almost every log line matches no signature, and running 20-odd regexes on each of
+millions of lines is most of the cost of a diagnosis. Each signature pattern has text
+that any match must contain (a literal run, or one of a few literal alternatives);
+one combined regex over those texts, shaped as a trie so each position is tried once,
+tells which signatures can possibly match a line. Only those run their full regex.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+try:  # the regex parser moved in Python 3.11; both expose the same parse tree
+    import re._parser as _sre_parse
+    from re._constants import BRANCH, LITERAL, SUBPATTERN
+except ImportError:  # pragma: no cover - Python 3.10 and older
+    import sre_parse as _sre_parse
+    from sre_constants import BRANCH, LITERAL, SUBPATTERN
+
+MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Lower-case texts of which every match of `pattern` contains at least one.
+
+    None when no such texts of a useful length can be found: the signature then
+    always runs its full regex.
+    """
+    try:
+        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    best = _best_requirement(list(parsed))
+    return frozenset(best) if best else None
+
+
+def _best_requirement(items) -> list[str] | None:
+    """The most selective requirement among the top-level items of a sequence."""
+    candidates: list[list[str]] = []
+    run: list[str] = []
+    for op, value in items:
+        if op is LITERAL:
+            run.append(chr(value))
+            continue
+        if run:
+            candidates.append(["".join(run)])
+            run = []
+        alternatives = _literal_alternatives(op, value)
+        if alternatives:
+            candidates.append(alternatives)
+    if run:
+        candidates.append(["".join(run)])
+    useful = [c for c in candidates if min(len(text) for text in c) >= MIN_LITERAL]
+    if not useful:
+        return None
+    best = max(useful, key=lambda c: (min(len(text) for text in c), -len(c)))
+    return [text.lower() for text in best]
+
+
+def _literal_alternatives(op, value) -> list[str] | None:
+    """For `(?:a|b|c)` groups: the leading literal text of each alternative."""
+    if op is SUBPATTERN:
+        body = list(value[-1])
+        if len(body) == 1:
+            return _literal_alternatives(*body[0])
+        return _best_requirement(body)
+    if op is BRANCH:
+        texts = []
+        for branch in value[1]:
+            prefix = []
+            for inner_op, inner_value in branch:
+                if inner_op is not LITERAL:
+                    break
+                prefix.append(chr(inner_value))
+            if not prefix:
+                return None
+            texts.append("".join(prefix))
+        return texts
+    return None
+
+
+def trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any of `words`, with shared prefixes factored out."""
+    trie: dict = {}
+    for word in set(words):
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    if not trie:
+        return None
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict) -> str:
+    if "" in node:
+        return ""  # a whole word ends here: finding it is enough, longer words add nothing
+    branches = [re.escape(char) + _trie_pattern(child) for char, child in sorted(node.items())]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
