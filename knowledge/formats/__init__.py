@@ -1,0 +1,98 @@
+"""Log formats: which one a file is written in, and its entries.
+
+The format is decided by what the text looks like, never by the file's name: uploads
+rename files (`WUAHandler (2).log`, `CBS.txt`), and CCM\\Logs holds formats that its names
+do not tell apart. The name only breaks a tie between two equally good readings.
+
+`sccm logs` names the formats (../shared/CONTRACT.md): cmtrace, simple, wulog,
+wulog-etw, cbs, cmtrace-copy, text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+from ..models import FORMATS, Entry
+from . import cbs, cmtrace, cmtrace_copy, simple, text, wulog, wulog_etw
+
+PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
+    "cmtrace": cmtrace.parse,
+    "simple": simple.parse,
+    "wulog": wulog.parse,
+    "wulog-etw": wulog_etw.parse,
+    "cbs": cbs.parse,
+    "cmtrace-copy": cmtrace_copy.parse,
+    "text": text.parse,
+}
+
+_SAMPLE_LINES = 200
+_SIMPLE_TAIL = re.compile(r"\$\$<[^>]*><\d{1,2}-\d{1,2}-\d{4} \d{1,2}:\d{2}:\d{2}")
+_CMTRACE_ATTRS = re.compile(r'\]LOG\]!><time="\d{1,2}:\d{2}:\d{2}')
+
+# The line-shaped formats, each with a test for one line of it.
+_LINE_TESTS: dict[str, Callable[[str], bool]] = {
+    "simple": lambda line: _SIMPLE_TAIL.search(line) is not None,
+    "wulog": lambda line: wulog.LINE.match(line) is not None,
+    "wulog-etw": lambda line: wulog_etw.LINE.match(line) is not None,
+    "cbs": lambda line: cbs.LINE.match(line) is not None,
+    "cmtrace-copy": lambda line: "\t" in line and _copied_row_has_time(line),
+}
+# A format must explain at least this share of the sampled lines to be chosen: CBS logs
+# can open with long untimestamped continuations, so the bar is low; the other formats
+# never match by accident (each needs a full timestamp in a fixed place).
+_MIN_SHARE = 0.1
+# The stripped CMTrace copy (`message   Component`) has no timestamp, so it must explain
+# most lines, and more than one, before it beats plain text.
+_STRIPPED_COPY_SHARE = 0.6
+
+# Names only break ties.
+_NAME_HINTS = (
+    ("cbs", "cbs"),
+    ("dism", "cbs"),
+    ("windowsupdate", "wulog"),
+)
+
+
+def _copied_row_has_time(line: str) -> bool:
+    row = cmtrace_copy.split_row(line)
+    return row is not None and row[2] is not None
+
+
+def detect_format(sample: str, name: str = "") -> str:
+    """The format of a file, from the first few KB of its decoded text."""
+    sample = sample.removeprefix("\ufeff")
+    lines = [line for line in sample.splitlines()[:_SAMPLE_LINES] if line.strip()]
+    if not lines:
+        return "text"
+    if _CMTRACE_ATTRS.search(sample) or any(
+        line.lstrip().startswith(cmtrace.OPEN) for line in lines
+    ):
+        return "cmtrace"
+    scores = {fmt: sum(1 for line in lines if test(line)) for fmt, test in _LINE_TESTS.items()}
+    best = max(scores.values())
+    if best > 0 and best >= _MIN_SHARE * len(lines):
+        leaders = [fmt for fmt, score in scores.items() if score == best]
+        return leaders[0] if len(leaders) == 1 else _by_name(leaders, name)
+    stripped_rows = sum(1 for line in lines if cmtrace_copy.split_row(line) is not None)
+    if stripped_rows >= 2 and stripped_rows >= _STRIPPED_COPY_SHARE * len(lines):
+        return "cmtrace-copy"
+    return "text"
+
+
+def _by_name(candidates: list[str], name: str) -> str:
+    lowered = name.lower()
+    for hint, fmt in _NAME_HINTS:
+        if hint in lowered and fmt in candidates:
+            return fmt
+    return candidates[0]
+
+
+def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
+    """Stream the entries of one file in the given format; `path` becomes Entry.file."""
+    try:
+        parser = PARSERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown log format {fmt!r}; expected one of {FORMATS}") from None
+    return parser(text, path)

@@ -1,0 +1,43 @@
+"""WindowsUpdate.log as Windows 10 and later make it (Get-WindowsUpdateLog from ETW traces):
+
+    2021/07/13 10:22:58.9553434 3696  8172  Agent           WU client version 10.0.17763.1852
+
+Date with `/` or `-` (it follows the locale), a 7-digit fraction (100 ns ticks), decimal
+PID and TID, the component padded to 15 columns, then the text. There is no zone: times
+are local. `*FAILED*` lines are mostly routine noise on healthy machines, so they are
+warnings at most; the engine judges the codes in them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+from ..decoding import iter_lines
+from ..models import INFO, WARNING, Entry
+from ._shared import Clock, microseconds, ymd
+
+LINE = re.compile(
+    r"(\d{4}[/-]\d{2}[/-]\d{2}) (\d{1,2}:\d{2}):(\d{2})\.(\d{1,7}) +\d+ +(\d+) +(\S+) *(.*)$"
+)
+
+
+def parse(text: TextIO, path: str) -> Iterator[Entry]:
+    clock = Clock(ymd)
+    match_line = LINE.match
+    for number, line, _cut in iter_lines(text):
+        match = match_line(line)
+        if match is None:
+            # Not an ETW row (a header, a pasted note): keep it, untimed.
+            stripped = line.strip()
+            if stripped:
+                yield Entry(path, number, None, "", _severity(stripped), None, stripped)
+            continue
+        day, hhmm, second, fraction, thread, component, message = match.groups()
+        when = clock.time(day, hhmm, second, microseconds(fraction), None)
+        yield Entry(path, number, when, component, _severity(message), thread, message)
+
+
+def _severity(text: str) -> int:
+    return WARNING if "*FAILED*" in text else INFO

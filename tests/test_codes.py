@@ -1,0 +1,96 @@
+"""Error codes in every spelling logs and people use, and the look-alikes that are not codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.codes import find_codes, from_win32, normalize_code, to_signed
+
+
+@pytest.mark.parametrize(
+    ("message", "codes"),
+    [
+        ("Scan failed with error = 0x80244010.", ["0x80244010"]),
+        ("OnSearchComplete - Failed to end search job. Error = 0x87d00692.", ["0x87D00692"]),
+        ("*FAILED* [80244010] SyncUpdates_WithRecovery failed", ["0x80244010"]),
+        ("WARNING: ISusInternal::GetUpdateMetadata2 failed, hr=8007000E", ["0x8007000E"]),
+        ("WARNING: Send failed with hr = 80072ee2.", ["0x80072EE2"]),
+        ("Completed install of CBS update, hr = 0x800736b3", ["0x800736B3"]),
+        ("*FAILED* [8024402C] Method failed", ["0x8024402C"]),
+        ("*FAILED* [C004F012] Licensing check", ["0xC004F012"]),
+        ('Install failed: ErrorCode="-2145107952"', ["0x80244010"]),
+        ("Software Center shows -2016410007", ["0x87D00669"]),
+        ('ErrorCode="2149859344" Description="..."', ["0x80244010"]),
+        ("exit code 2149859344", ["0x80244010"]),
+        ("WinHttp request failed. Error: 0x2efd", ["0x80072EFD"]),
+        ("failed with error 0x2efd after retries", ["0x80072EFD"]),
+        ("[gle=0x80004005]", ["0x80004005"]),
+        ("Failed to download files through BITS. Error: 0x80190194", ["0x80190194"]),
+        ("Error 80244010 then 0X80244010 again", ["0x80244010"]),
+        ("first 0x80070005 then 0x80244010", ["0x80070005", "0x80244010"]),
+    ],
+)
+def test_every_spelling_is_found_and_normalised(message, codes):
+    assert find_codes(message) == codes
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Updates scan completion received, result = 0x0.",
+        "Update 1 (3cbcf577-5139-49b8-afe8-620af5c52f95) finished installing (0x00000000)",
+        "hr=S_OK",
+        "Its a WSUS Update Source type ({A70BBF1F-4768-4A41-AB5B-9ADBBBE009D0}), adding it.",
+        "guid {8ed58b3f-0e23-4a0f-bb3b-2bbf6a07b6d3} and E0789628-CE08-4437-BE74-2495B842F43B",
+        "tlc: [83df49984213f0fecd0a31e01bc60f57, Version = 6.1.7601.23505]",
+        "Package_for_KB3177467~31bf3856ad364e35~amd64~~6.1.1.1",
+        "SHA256 hash 8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+        "Job: {594E9A72}, Total Bytes: 80000000, Transferred Bytes: 81234567",
+        "Downloaded 2149859344 bytes",
+        "SessionID = 1294367247; TIME_CREATED = 130646479687642814",
+        "thread=4242 (0x1092) stack @0x7fed806eb5d",
+        "Service exit [Exit code = 0x240001]",
+        "CSI 0000008a@2016/10/19:20:24:01.356 Performing 2 operations",
+        "Content 14a11199-ee14-4c06-a5a7-68eadf501337.1 removed",
+        "time is 0x2efd without any error word",
+    ],
+)
+def test_look_alikes_are_not_codes(message):
+    assert find_codes(message) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("0x80244010", "0x80244010"),
+        ("80244010", "0x80244010"),
+        ("8024401c", "0x8024401C"),
+        ("hr=8024401c", "0x8024401C"),
+        ("hr = 0x8024401C", "0x8024401C"),
+        ("[8024402C]", "0x8024402C"),
+        ("-2145107952", "0x80244010"),
+        ("2149859344", "0x80244010"),
+        ("Error: 0x2efd", "0x80072EFD"),
+        ("error 0x2efd", "0x80072EFD"),
+        ("0x2efd", "0x80072EFD"),
+        ("1603", "0x80070643"),
+        ("  0X87d00692. ", "0x87D00692"),
+        ("0x0", "0x00000000"),
+        ("0x00240001", "0x00240001"),
+    ],
+)
+def test_a_typed_code_is_normalised(typed, code):
+    assert normalize_code(typed) == code
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "hr=", "0x", "0x123456789", "banana", "80244010x", "-99999999999", "4294967296"]
+)
+def test_a_malformed_code_is_refused(typed):
+    assert normalize_code(typed) is None
+
+
+def test_signed_and_win32_conversions():
+    assert to_signed("0x80244010") == -2145107952
+    assert to_signed("0x00240001") == 0x240001
+    assert from_win32(12029) == 0x80072EFD
