@@ -5,7 +5,7 @@ well-formed code still answers (`known: false`) with what its family says: the r
 facility it belongs to, named as precisely as the bundled tables allow (Win32 and WinHTTP
 numbers by name, BITS HTTP statuses by reason phrase, Windows Update Agent sub-ranges...).
 
-Accepted spellings (see `_parse_code`):
+Accepted spellings (see `knowledge.codes.normalize_code`):
 - hex, with or without 0x and in any case: 0x80244010, 80244010, 0X80244010, 0x87d00310
 - a log-style label in front: hr=0x8024401c, hr=8024401C, "Error = 0x87d00310."
 - signed decimal as Software Center and reports print it: -2145107952
@@ -17,33 +17,18 @@ Accepted spellings (see `_parse_code`):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
-from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .codes import normalize_code, to_signed
 from .errors import InputError
-from .kb import DATA_DIR, ErrorCode, KnowledgeError
+from .kb import DATA_DIR, ErrorCode, KnowledgeError, _read_yaml, kb
 from .models import ErrorInfo, StageId
 
 _HOW_TO_WRITE = "write it as 0x80244010, 80244010 or -2145107952"
-
-# Words people paste in front of a code when they copy it out of a log line.
-_LABEL = re.compile(
-    r"^(?:hr|hresult|error\s*code|error|err|exit\s*code|code|result|status)\s*[=:]?\s*",
-    re.IGNORECASE,
-)
-_WRAPPING = "()[]{}<>'\"`.,;"
-_HEX_PREFIXED = re.compile(r"0x([0-9a-f]{1,16})", re.IGNORECASE)
-_HEX_BARE = re.compile(r"[0-9a-f]{8}", re.IGNORECASE)
-_DECIMAL = re.compile(r"(-?)([0-9]{1,20})")
-
-_WIN32_HRESULT_BASE = 0x80070000
-_LARGEST_WIN32_NUMBER = 0xFFFF
 
 
 # --- reading what the user typed ----------------------------------------------------
@@ -51,31 +36,10 @@ _LARGEST_WIN32_NUMBER = 0xFFFF
 
 def _parse_code(text: str) -> int:
     """The code as an unsigned 32-bit value. Raises InputError for anything else."""
-    cleaned = (text or "").strip().strip(_WRAPPING).strip()
-    cleaned = _LABEL.sub("", cleaned).strip(_WRAPPING).strip()
-    shown = _shown(text)
-
-    value: int | None = None
-    if match := _HEX_PREFIXED.fullmatch(cleaned):
-        value = int(match.group(1), 16)
-    elif _HEX_BARE.fullmatch(cleaned):
-        value = int(cleaned, 16)
-    elif match := _DECIMAL.fullmatch(cleaned):
-        sign, digits = match.groups()
-        value = int(digits)
-        if sign:
-            if value == 0 or value > 2**31:
-                raise InputError(f"{shown} is outside the signed 32-bit range: {_HOW_TO_WRITE}")
-            value = 2**32 - value
-    if value is None:
-        raise InputError(f"{shown} is not an error code: {_HOW_TO_WRITE}")
-    if value > 0xFFFFFFFF:
-        raise InputError(
-            f"{shown} is larger than 32 bits, so it is not an error code: {_HOW_TO_WRITE}"
-        )
-    if 0 < value <= _LARGEST_WIN32_NUMBER:
-        value |= _WIN32_HRESULT_BASE
-    return value
+    code = normalize_code(text or "")
+    if code is None:
+        raise InputError(f"{_shown(text)} is not an error code: {_HOW_TO_WRITE}")
+    return int(code, 16)
 
 
 def _shown(text: str | None) -> str:
@@ -84,14 +48,6 @@ def _shown(text: str | None) -> str:
     if not stripped:
         return "An empty value"
     return repr(stripped if len(stripped) <= 40 else stripped[:40] + "...")
-
-
-def _to_signed(value: int) -> int:
-    return value - 2**32 if value & 0x80000000 else value
-
-
-def _hex(value: int) -> str:
-    return f"0x{value:08X}"
 
 
 # --- bundled tables ---------------------------------------------------------------------
@@ -116,31 +72,9 @@ class NumberedTable(BaseModel):
     errors: list[NumberedError]
 
 
-def _read_yaml(path: Path):
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path.name}: cannot be read: {exc}") from exc
-
-
-@cache
-def load_error_codes(path: Path = DATA_DIR / "error_codes.yaml") -> dict[str, ErrorCode]:
-    """error_codes.yaml as {code: entry}, validated with the knowledge-base schema."""
-    items = _read_yaml(path)
-    if not isinstance(items, list):
-        raise KnowledgeError(f"{path.name}: expected a list of entries")
-    codes: dict[str, ErrorCode] = {}
-    for item in items:
-        label = item.get("code") if isinstance(item, dict) else item
-        try:
-            entry = ErrorCode.model_validate(item)
-        except ValidationError as exc:
-            raise KnowledgeError(f"{path.name}: entry {label}: {exc}") from exc
-        if entry.code in codes:
-            raise KnowledgeError(f"{path.name}: {entry.code} is listed twice")
-        codes[entry.code] = entry
-    return codes
+def load_error_codes() -> dict[str, ErrorCode]:
+    """error_codes.yaml as {code: entry}, as the knowledge base validated it."""
+    return kb().codes
 
 
 @cache
@@ -551,7 +485,7 @@ def _facility_family(value: int) -> Family:
 def lookup_error(text: str) -> ErrorInfo:
     """What a code means. Raises InputError when `text` is not an error code."""
     value = _parse_code(text)
-    code = _hex(value)
+    code = f"0x{value:08X}"
     family = describe_family(value)
     entry = load_error_codes().get(code)
     if entry is not None:
@@ -559,7 +493,7 @@ def lookup_error(text: str) -> ErrorInfo:
             code=code,
             known=True,
             symbol=entry.symbol,
-            decimal=_to_signed(value),
+            decimal=to_signed(code),
             unsigned=value,
             stage=entry.stage,
             meaning=entry.meaning,
@@ -573,7 +507,7 @@ def lookup_error(text: str) -> ErrorInfo:
         code=code,
         known=False,
         symbol=family.symbol,
-        decimal=_to_signed(value),
+        decimal=to_signed(code),
         unsigned=value,
         stage=family.stage,
         meaning=family.meaning,
