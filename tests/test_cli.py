@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from knowledge.models import STAGE_IDS
 from tests.conftest import REPO_ROOT
 from tests.logbuilder import cmtrace_log, timeline, zip_bytes
 
@@ -74,18 +75,7 @@ def test_diagnose_json_has_every_contract_field(tmp_path):
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload.keys() >= CONTRACT_FIELDS
-    assert [row["stage"] for row in payload["ledger"]] == [
-        "client",
-        "policy",
-        "scan",
-        "evaluate",
-        "locate",
-        "download",
-        "cache",
-        "install",
-        "reboot",
-        "report",
-    ]
+    assert tuple(row["stage"] for row in payload["ledger"]) == STAGE_IDS
     assert payload["files"]["read"] == 1
 
 
