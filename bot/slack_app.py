@@ -1,0 +1,102 @@
+"""Builds the Bolt app: its Web API client, its worker pool, its listeners.
+
+The listeners live in `handlers/`; they get the app's shared pieces through `Services`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from .downloads import Downloader
+from .feedback import FeedbackStore
+from .settings import Settings, SettingsError
+from .work import SeenRecently, WorkPool
+
+log = logging.getLogger(__name__)
+
+# Bolt runs listeners on its own pool (5 threads by default). Ours only ack, post a line
+# and queue work, but a 429 makes a post sleep; more threads keep later acks on time.
+LISTENER_THREADS = 16
+
+
+@dataclass
+class Services:
+    """What the listeners share: settings, the worker pool, the dedupe memory, storage."""
+
+    settings: Settings
+    pool: WorkPool
+    seen: SeenRecently
+    feedback: FeedbackStore
+    downloader: Downloader
+
+
+@dataclass
+class SlackApp:
+    bolt: App
+    services: Services
+
+    def close(self) -> None:
+        """Stop taking work; let running analyses finish so they remove their files."""
+        self.services.pool.shutdown(wait=True)
+
+
+def web_client(settings: Settings) -> WebClient:
+    """A client on SLACK_API_URL that retries lost connections, 429s (after Retry-After)
+    and 5xx answers."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _open_feedback(settings: Settings) -> FeedbackStore:
+    path = settings.sccm_bot_feedback_db
+    try:
+        return FeedbackStore(path)
+    except (OSError, sqlite3.Error) as problem:
+        raise SettingsError(f"SCCM_BOT_FEEDBACK_DB {path} cannot be opened ({problem})") from None
+
+
+def build_app(settings: Settings) -> SlackApp:
+    """The Bolt app with every listener registered. Raises SettingsError when the feedback
+    file cannot be opened; then calls auth.test once (Bolt checks the token), so a revoked
+    token fails with slack_bolt.error.BoltError."""
+    from handlers import commands, feedback, modal, shortcuts, uploads
+
+    feedback_store = _open_feedback(settings)  # local first: nothing connects on a bad path
+    signing_secret = settings.slack_signing_secret
+    bolt = App(
+        client=web_client(settings),  # Bolt takes the token from it
+        signing_secret=signing_secret.get_secret_value() if signing_secret else "",
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="sccm-listen"),
+    )
+    services = Services(
+        settings=settings,
+        pool=WorkPool(settings.sccm_bot_workers, settings.sccm_bot_max_queued),
+        seen=SeenRecently(),
+        feedback=feedback_store,
+        downloader=Downloader(
+            token=settings.slack_bot_token.get_secret_value(),
+            allowed_origins=settings.sccm_bot_file_origins,
+            max_bytes=settings.max_upload_bytes,
+        ),
+    )
+    for module in (commands, modal, uploads, shortcuts, feedback):
+        module.register(bolt, services)
+    return SlackApp(bolt, services)

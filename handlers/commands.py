@@ -1,0 +1,108 @@
+"""`/sccm`: diagnose, error, stages, steps, help.
+
+Every request is acknowledged first. Answers are posted for the channel through the
+command's response_url; usage mistakes go only to the person who typed them. A symptom
+diagnosis runs on the app's worker pool; lookups are quick and answer from the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.work import PoolFull
+from knowledge import api
+from knowledge.errors import InputError
+
+from .blocks import (
+    USAGE,
+    Message,
+    diagnosis_message,
+    error_message,
+    help_message,
+    notice,
+    stages_message,
+    steps_message,
+)
+from .modal import open_upload_form
+
+if TYPE_CHECKING:
+    from bot.slack_app import Services
+
+log = logging.getLogger(__name__)
+
+
+def _to_channel(respond: Respond, message: Message) -> None:
+    respond(response_type="in_channel", **message.as_kwargs())
+
+
+def _to_user(respond: Respond, message: Message) -> None:
+    respond(response_type="ephemeral", **message.as_kwargs())
+
+
+def _usage(problem: str) -> Message:
+    return notice(f"{problem}\n\nUsage:\n{USAGE}")
+
+
+def register(app: App, services: Services) -> None:
+    def answer(respond: Respond, build: Callable[[], Message]) -> None:
+        """Build an answer and post it for the channel; an InputError goes to the user."""
+        try:
+            _to_channel(respond, build())
+        except InputError as problem:
+            _to_user(respond, notice(problem.message))
+        except Exception:
+            log.exception("/sccm failed")
+            _to_user(respond, notice("Something went wrong inside the app; please try again."))
+
+    def diagnose_symptom(respond: Respond, text: str) -> None:
+        def job() -> None:
+            answer(respond, lambda: diagnosis_message(api.diagnose_symptom(text)))
+
+        try:
+            ahead = services.pool.submit(
+                job,
+                name="symptom",
+                on_cancel=lambda: _to_user(respond, notice("The app restarted; ask again.")),
+            )
+        except PoolFull:
+            _to_user(respond, notice("I am busy with many analyses; try again in a minute."))
+            return
+        if ahead is not None:
+            line = f"{ahead} analyses wait ahead of yours" if ahead else "yours is next"
+            _to_user(respond, notice(f"Queued: {line}."))
+
+    @app.command("/sccm")
+    def sccm(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        verb, _, rest = (command.get("text") or "").strip().partition(" ")
+        verb, rest = verb.lower(), rest.strip()
+        if verb == "diagnose" and rest:
+            diagnose_symptom(respond, rest)
+        elif verb == "diagnose":
+            try:
+                open_upload_form(
+                    client, command["trigger_id"], command["channel_id"], command["response_url"]
+                )
+            except SlackApiError as problem:
+                error = problem.response.get("error", "unknown_error")
+                _to_user(respond, notice(f"Slack would not open the upload form ({error})."))
+        elif verb == "error" and rest:
+            answer(respond, lambda: error_message(api.lookup_error(rest)))
+        elif verb == "error":
+            _to_user(respond, _usage("Say which code: `/sccm error 0x87D00692`."))
+        elif verb == "stages":
+            answer(respond, stages_message)
+        elif verb == "steps" and rest:
+            answer(respond, lambda: steps_message(rest))
+        elif verb == "steps":
+            _to_user(respond, _usage("Say which stage: `/sccm steps scan`."))
+        elif verb in ("", "help"):
+            _to_user(respond, help_message())
+        else:
+            _to_user(respond, _usage(f"I do not know `/sccm {verb}`."))

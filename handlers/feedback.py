@@ -1,0 +1,52 @@
+"""The "Right" / "Wrong" buttons under a diagnosis: one SQLite row per press, then thanks."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from slack_bolt import Ack, App, Respond
+
+from bot.feedback import FeedbackRow
+
+from .blocks import FEEDBACK_RIGHT, FEEDBACK_WRONG
+
+if TYPE_CHECKING:
+    from bot.slack_app import Services
+
+
+def register(app: App, services: Services) -> None:
+    def on_press(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        try:
+            judged = json.loads(action.get("value") or "{}")
+        except ValueError:
+            judged = {}
+        if not isinstance(judged, dict):
+            judged = {}
+        judgement = "right" if action["action_id"] == FEEDBACK_RIGHT else "wrong"
+        files = judged.get("f")
+        services.feedback.record(
+            FeedbackRow(
+                judgement=judgement,
+                verdict=judged.get("v"),
+                stage=judged.get("s"),
+                cause=judged.get("c"),
+                files=[str(n) for n in files] if isinstance(files, list) else [],
+                source=judged.get("src"),
+                user_id=body.get("user", {}).get("id"),
+                team_id=body.get("team", {}).get("id"),
+                channel_id=body.get("channel", {}).get("id"),
+                message_ts=body.get("container", {}).get("message_ts"),
+            )
+        )
+        thanks = (
+            "Thanks: noted that this diagnosis was right."
+            if judgement == "right"
+            else "Thanks: noted that this diagnosis was wrong. If you find the real cause, "
+            "say it in the thread so the knowledge base can learn it."
+        )
+        respond(text=thanks, response_type="ephemeral", replace_original=False)
+
+    app.action(FEEDBACK_RIGHT)(on_press)
+    app.action(FEEDBACK_WRONG)(on_press)

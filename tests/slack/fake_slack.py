@@ -1,0 +1,240 @@
+"""A local stand-in for Slack: Web API methods, file downloads and response_url endpoints.
+
+It runs on 127.0.0.1 in its own thread, records every request, and answers like Slack
+does for the methods the app calls. Tests reach it through SLACK_API_URL, through the
+`url_private_download` of the files they register, and through `response_url`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
+from urllib.parse import parse_qsl
+
+T = TypeVar("T")
+
+BOT_USER = "UBOTSCCM"
+TEAM = "T0CONTOSO"
+RATE_LIMITED = {"ok": False, "error": "ratelimited"}
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict
+    headers: dict
+    answer: dict  # what FakeSlack replied (a 429 included)
+
+
+@dataclass
+class ServedFile:
+    data: bytes
+    content_type: str = "application/octet-stream"
+    status: int = 200
+    location: str | None = None  # a redirect target instead of the data
+
+
+@dataclass
+class FakeSlack:
+    calls: list[ApiCall] = field(default_factory=list)
+    file_requests: list[dict] = field(default_factory=list)  # path and headers of each GET
+    responses: list[dict] = field(default_factory=list)  # bodies POSTed to /response_url/...
+    files: dict[str, ServedFile] = field(default_factory=dict)
+    file_infos: dict[str, dict] = field(default_factory=dict)  # what files.info answers
+    rate_limit_once: set[str] = field(default_factory=set)  # methods to answer 429 once
+    errors: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):  # noqa: A002 - quiet test output
+                pass
+
+            def do_GET(self):
+                fake._serve_file(self)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/api/"):
+                    fake._api(self, self.path.removeprefix("/api/"), body)
+                elif self.path.startswith("/response_url/"):
+                    fake._record(fake.responses, {"path": self.path, **json.loads(body)})
+                    _reply(self, 200, b"ok", "text/plain")
+                else:
+                    _reply(self, 404, b"not found", "text/plain")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    # --- lifecycle and addresses ----------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.origin + "/api/"
+
+    def response_url(self) -> str:
+        return f"{self.origin}/response_url/{next(self._ids)}"
+
+    # --- files ------------------------------------------------------------------------
+
+    def add_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str = "application/zip",
+        status: int = 200,
+        size: int | None = None,
+        location: str | None = None,
+    ) -> dict:
+        """Serve `data` and return the Slack file object an event would carry."""
+        file_id = f"F{next(self._ids):08d}"
+        path = f"/files/{file_id}/{name}"
+        self.files[path] = ServedFile(data, content_type, status, location)
+        info = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": content_type,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(data) if size is None else size,
+            "url_private": self.origin + path,
+            "url_private_download": self.origin + path + "?download=1",
+        }
+        self.file_infos[file_id] = info
+        return info
+
+    # --- waiting on what the app did ----------------------------------------------------
+
+    def wait_for(self, probe: Callable[[], T], timeout: float = 15.0) -> T:
+        """The first truthy value of `probe()`, re-checked whenever a request arrives."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = probe()
+                if found:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout}s waiting for {probe}")
+                self._changed.wait(min(left, 0.2))
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        with self._changed:
+            return [call for call in self.calls if call.method == method]
+
+    def messages_in(self, channel: str) -> list[ApiCall]:
+        """chat.postMessage calls that Slack accepted (not the 429s)."""
+        return [
+            c
+            for c in self.calls_to("chat.postMessage")
+            if c.params.get("channel") == channel and c.answer.get("ok")
+        ]
+
+    def final_update(self, channel: str, ts: str, predicate: Callable[[dict], bool]) -> dict:
+        """The latest chat.update of message `ts` once one satisfies `predicate`."""
+
+        def probe():
+            edits = [
+                c.params
+                for c in self.calls_to("chat.update")
+                if c.params.get("channel") == channel and c.params.get("ts") == ts
+            ]
+            return next((e for e in reversed(edits) if predicate(e)), None)
+
+        return self.wait_for(probe)
+
+    # --- request handling -------------------------------------------------------------
+
+    def _record(self, where: list, item) -> None:
+        with self._changed:
+            where.append(item)
+            self._changed.notify_all()
+
+    def _api(self, request: BaseHTTPRequestHandler, method: str, body: bytes) -> None:
+        content_type = request.headers.get("Content-Type", "")
+        if "json" in content_type:
+            params = json.loads(body or b"{}")
+        else:
+            params = dict(parse_qsl(body.decode()))
+        for key in ("blocks", "view"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        with self._changed:
+            throttle = method in self.rate_limit_once
+            self.rate_limit_once.discard(method)
+            answer = (
+                {"ok": False, "error": "ratelimited"} if throttle else self._answer(method, params)
+            )
+        self._record(self.calls, ApiCall(method, params, dict(request.headers), answer))
+        if throttle:
+            _reply(
+                request, 429, json.dumps(answer).encode(), "application/json", {"Retry-After": "1"}
+            )
+        else:
+            _reply(request, 200, json.dumps(answer).encode(), "application/json")
+
+    def _answer(self, method: str, params: dict) -> dict:
+        if method in self.errors:
+            return {"ok": False, "error": self.errors[method]}
+        if method == "auth.test":
+            return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BSCCM"}
+        if method == "chat.postMessage":
+            ts = f"1710000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1710000000.{next(self._ts):06d}"}
+        if method == "views.open":
+            return {"ok": True, "view": {"id": "V0UPLOAD", **(params.get("view") or {})}}
+        if method == "files.info":
+            info = self.file_infos.get(params.get("file", ""))
+            return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _serve_file(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?", 1)[0]
+        self._record(self.file_requests, {"path": path, "headers": dict(request.headers)})
+        served = self.files.get(path)
+        if served is None:
+            _reply(request, 404, b"not found", "text/plain")
+        elif served.location:
+            _reply(request, 302, b"", "text/plain", {"Location": served.location})
+        else:
+            _reply(request, served.status, served.data, served.content_type)
+
+
+def _reply(request, status: int, body: bytes, content_type: str, headers: dict | None = None):
+    request.send_response(status)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
+    request.end_headers()
+    request.wfile.write(body)
