@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from knowledge import api
 from knowledge.errors import InputError
@@ -27,10 +28,14 @@ EPILOG = """\
 examples:
   sccm diagnose logs.zip                  a zip of C:\\Windows\\CCM\\Logs, a folder, or one log
   sccm diagnose logs.zip --json           the same, as one JSON object
-  sccm diagnose --symptom "updates stuck downloading at 0%%"
-  sccm error 0x87D00692                   also 87d00692, -2016410990, 2278556306
+  sccm diagnose --symptom "updates stuck downloading at 0%"
+  sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
+  sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
   sccm logs logs.zip                      what was read and what was skipped
-  sccm stages | sccm steps scan | sccm log UpdateDeployment.log | sccm script clear-cache
+  sccm stages                             the ten stages
+  sccm steps scan                         the procedure for a stage
+  sccm log UpdateDeployment.log           what a client log records (misspellings accepted)
+  sccm script clear-cache > clear-cache.ps1
   sccm serve --http --port 3000           run the Slack app (see README: settings)
 
 exit status: 0 the command did its job (whatever the verdict); 2 bad input or usage (one
@@ -45,6 +50,13 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see `{self.prog} --help`)")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("sccm-triage")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sccm",
@@ -52,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     diagnose = commands.add_parser(
@@ -100,8 +113,7 @@ def _emit(payload, as_json: bool, render) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
-        return 0
+        raise InputError("say what to do, e.g. `sccm diagnose logs.zip` (see `sccm --help`)")
     if args.command == "diagnose":
         if args.symptom is not None and args.path:
             raise InputError("give either a PATH or --symptom TEXT, not both")

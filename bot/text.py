@@ -47,7 +47,11 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
         out += ["", "Evidence:"]
         for item in diagnosis.evidence:
             where = f"{item.file}:{item.line}" if item.line else (item.file or "?")
-            repeat = f"  ({item.count}x, first {item.first_time})" if item.count > 1 else ""
+            repeat = (
+                f"  ({item.count} matching lines, first at {item.first_time})"
+                if item.count > 1
+                else ""
+            )
             mark = {"failed": "FAILED", "ok": "ok", "reached": "started"}.get(
                 item.outcome or "", ""
             )
@@ -67,7 +71,7 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
     if diagnosis.alternatives:
         out += ["", "Also considered:"]
         for alt in diagnosis.alternatives:
-            cause = f" {alt.cause}" if alt.cause else ""
+            cause = f" ({alt.cause})" if alt.cause else ""
             out.append(
                 _wrap(f"{alt.stage}{cause} ({alt.confidence:.2f}): {alt.why_not}", "    ", "  - ")
             )
@@ -156,8 +160,10 @@ def render_steps(name: str) -> str:
     procedure_id = knowledge.stages[key].procedure if key in knowledge.stages else key
     procedure = knowledge.procedures.get(procedure_id)
     if procedure is None:
-        choices = ", ".join(STAGE_IDS)
-        raise InputError(f"no stage or procedure named {name!r}; stages are: {choices}")
+        raise InputError(
+            f"no stage or procedure named '{name}'; stages: {', '.join(STAGE_IDS)}; "
+            f"procedures: {', '.join(knowledge.procedures)}"
+        )
     out = [f"{procedure.title} (stage: {procedure.stage})", _wrap(f"source: {procedure.source}")]
     if procedure.note:
         out.append(_wrap(procedure.note))
@@ -171,22 +177,22 @@ def render_steps(name: str) -> str:
 
 def render_log(name: str) -> str:
     knowledge = kb()
-    info = knowledge.log_by_name(name)
+    info = knowledge.log_by_name(name) or _close_log(name)
     if info is None:
-        known = [log.name for log in knowledge.logs] + [
-            a for log in knowledge.logs for a in log.aliases
-        ]
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        if close:
-            info = knowledge.log_by_name(close[0])
-        else:
-            raise InputError(f"no client log named {name!r} in our catalogue; try `sccm stages`")
+        known = ", ".join(sorted(log.name for log in knowledge.logs))
+        raise InputError(
+            f"'{name}' is not a client log in our catalogue (site server logs such as "
+            f"wsyncmgr.log are not); the catalogue has: {known}"
+        )
     out = [info.name]
     if info.name.lower() != name.strip().lower():
-        out[0] += f"   (you typed {name!r})"
+        out[0] += f"   (you typed '{name.strip()}')"
     out.append(_wrap(info.records, first="  "))
-    stages = ", ".join(f"{s} ({knowledge.stage_title(s)})" for s in info.stages)
-    out.append(_wrap(f"stages: {stages}"))
+    if info.stages:
+        stages = ", ".join(f"{s} ({knowledge.stage_title(s)})" for s in info.stages)
+        out.append(_wrap(f"stages: {stages}"))
+    else:
+        out.append("  stages: none of the software-update pipeline")
     if info.components:
         out.append(_wrap("component tags inside: " + ", ".join(info.components)))
     out.append(f"  where: {info.location}")
@@ -196,6 +202,22 @@ def render_log(name: str) -> str:
         out.append(_wrap("also written as: " + ", ".join(info.aliases)))
     out.append(_wrap(f"source: {info.source}"))
     return "\n".join(out)
+
+
+def _close_log(name: str):
+    """A typo of a catalogue name (UpdatesDeployement.log), judged on base names only, so
+    that unrelated logs that merely share `.log` or a few letters are not offered."""
+    by_base = {}
+    for log in kb().logs:
+        for known in (log.name, *log.aliases):
+            by_base.setdefault(_base(known), log)
+    close = difflib.get_close_matches(_base(name), list(by_base), n=1, cutoff=0.85)
+    return by_base[close[0]] if close else None
+
+
+def _base(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return base.rsplit(".", 1)[0] if "." in base else base
 
 
 def clear_cache_script(*, vbs: bool) -> str:

@@ -17,6 +17,7 @@ How it decides, in the order a ConfigMgr admin would:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ UNEXPLAINED_ERROR_STRENGTH = 0.5
 # (Windows 10 WindowsUpdate.log *FAILED*, CBS "Info ... Failed").
 _NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
 MAX_EVIDENCE = 10
+FEW_STAGES = 3  # a healthy verdict on fewer stages than this asks for the rest of the logs
 MAX_TRACKED_UPDATES = 500
 _WUA_PREFIXES = ("0x8024", "0x0024")
 _CBS_PREFIXES = ("0x800F", "0x80073")
@@ -162,7 +164,7 @@ class Collector:
                 cause = None
             title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
             self._record(
-                f"code:{code}|{group}",
+                f"code:{code}|{group}|{_shape(entry.message)}",
                 known.stage,
                 "failed",
                 cause,
@@ -207,6 +209,14 @@ class Collector:
             if f.outcome == "failed" and f.strength >= MIN_FAILURE_STRENGTH
         ]
         return min(stages, key=STAGE_ORDER.__getitem__) if stages else None
+
+
+_VARYING = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f-]{27}\}?|0x[0-9a-f]+|\d+", re.IGNORECASE)
+
+
+def _shape(message: str) -> str:
+    """The message with its ids and numbers blanked: lines of one shape are one finding."""
+    return _VARYING.sub("#", message[:300])
 
 
 # --- from findings to a diagnosis -------------------------------------------------
@@ -561,6 +571,15 @@ def assemble(
         )
         if resolved:
             summary += " Earlier failures were followed by successes."
+        missing: list[str] = []
+        how: list[str] = []
+        if len(ok_stages) < FEW_STAGES:
+            # A log or two that look fine say little about the rest of the pipeline.
+            missing, how = _missing_logs(knowledge, None, [], present)
+            summary += (
+                " That is only part of the pipeline: send the whole C:\\Windows\\CCM\\Logs "
+                "folder to check the rest."
+            )
         return Diagnosis(
             verdict="healthy",
             confidence=round(min(0.9, 0.45 + 0.07 * len(ok_stages)), 2),
@@ -568,6 +587,8 @@ def assemble(
             evidence=evidence[:MAX_EVIDENCE],
             ledger=_ledger(views, knowledge, None),
             alternatives=alternatives,
+            missing_logs=missing,
+            how_to_collect=how,
             files=files,
             updates=_updates(collector, views),
         )
@@ -576,9 +597,10 @@ def assemble(
     if not report.files:
         summary = "No log file could be read, so there is nothing to judge."
     else:
+        count = f"{len(report.files)} file" + ("s" if len(report.files) != 1 else "")
         summary = (
-            f"The {len(report.files)} file(s) read show no step of the software-update "
-            "pipeline, so there is nothing to judge. Send the logs listed under missing_logs."
+            f"The {count} read show no step of the software-update pipeline, so there is "
+            "nothing to judge. Send the logs listed as missing."
         )
     if description:
         summary += " The description alone is not evidence: try `sccm diagnose --symptom`."

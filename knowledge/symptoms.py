@@ -397,6 +397,9 @@ class SymptomIndex:
             cause = self.kb.causes[cause_id]
             if cause_id.endswith(".failed"):  # the stage's "cause unclear" entry
                 summary = f"{lead}; the text does not say why. "
+            elif why and cause_id not in evidence.cause_votes:
+                # The code or line gave only the stage; the words chose the cause.
+                summary = f"{lead}; the wording suggests {_lower_first(cause.title)}. "
             else:
                 summary = f"{lead}: {_lower_first(cause.title)}. "
             summary += _first_sentence(cause.summary)

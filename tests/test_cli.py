@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from knowledge.codes import normalize_code
 from knowledge.models import STAGE_IDS
 from tests.conftest import REPO_ROOT
 from tests.logbuilder import cmtrace_log, timeline, zip_bytes
@@ -137,3 +138,21 @@ def test_readme_example_diagnoses_a_download_failure():
     result = sccm("diagnose", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("FAILURE at Content download (download)")
+
+
+def test_help_spellings_of_one_code_are_that_code():
+    line = next(x for x in sccm("--help").stdout.splitlines() if "sccm error 0x" in x)
+    typed, others = line.split("sccm error ", 1)[1].split("also", 1)
+    spellings = [typed.strip(), *(s.strip() for s in others.split(","))]
+    assert {normalize_code(s) for s in spellings} == {normalize_code(typed.strip())}
+    assert len(spellings) == 4
+
+
+def test_bare_sccm_is_a_usage_error():
+    assert_one_error_line(sccm())
+
+
+def test_log_lookup_does_not_guess_unrelated_logs():
+    assert_one_error_line(sccm("log", "wsyncmgr.log"))
+    typo = sccm("log", "UpdatesDeployement.log")
+    assert typo.returncode == 0 and typo.stdout.startswith("UpdatesDeployment.log")
