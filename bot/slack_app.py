@@ -25,6 +25,18 @@ from .work import SeenRecently, WorkPool
 
 log = logging.getLogger(__name__)
 
+
+class _QuietTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN "will be unused" when it is given a client too. The
+    client carries that very token (with our base URL and retry handlers), so the warning
+    would only alarm the admin reading the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_QuietTokenNotice())
+
 # Bolt runs listeners on its own pool (5 threads by default). Ours only ack, post a line
 # and queue work, but a 429 makes a post sleep; more threads keep later acks on time.
 LISTENER_THREADS = 16
