@@ -538,7 +538,7 @@ def assemble(
         stage_title = knowledge.stage_title(verdict_stage)
         cause_info = knowledge.causes.get(cause) if cause else None
         summary = f"Updates stop at {stage_title.lower()}"
-        summary += f": {cause_info.title}." if cause_info else "."
+        summary += f": {cause_info.title[0].lower()}{cause_info.title[1:]}." if cause_info else "."
         summary += f" {cause_info.summary}" if cause_info else ""
         summary += f" Strongest sign: {primary.title} ({primary.count}x in {primary.log})."
         return Diagnosis(

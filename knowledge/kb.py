@@ -175,8 +175,10 @@ class KnowledgeBase(BaseModel):
         """(text, source) of a procedure step, source naming it for a person."""
         procedure = self.procedures[ref.procedure]
         step = procedure.steps[ref.step - 1]
-        where = f'"{procedure.title}", step {ref.step}'
-        return step.text, f"{where} ({step.source or procedure.source})"
+        source = step.source or procedure.source
+        if f"'{procedure.title}', step {ref.step}" in source:
+            return step.text, source  # the source already names the procedure and the step
+        return step.text, f'"{procedure.title}", step {ref.step} ({source})'
 
     def log_for_file(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is: by its name, else (WindowsUpdate.log and CBS.log
