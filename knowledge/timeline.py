@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import detect_format, parse_entries
+from .formats import FileFacts, detect_format, fast_facts, parse_entries
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
@@ -105,16 +105,14 @@ class _FileTally:
     entries: int = 0
     errors: int = 0
     warnings: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    first_key: datetime | None = None
-    last_key: datetime | None = None
+    first: datetime | None = None  # time of the first timed record, in file order
+    last: datetime | None = None  # time of the last timed record
     aware: int = 0
     inferred: int = 0
     naive: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def count(self, entry: Entry, key: datetime | None, inferred: bool) -> None:
+    def count(self, entry: Entry, inferred: bool) -> None:
         self.entries += 1
         if entry.severity == ERROR:
             self.errors += 1
@@ -128,10 +126,15 @@ class _FileTally:
             self.aware += 1
         else:
             self.naive += 1
-        if self.first_key is None or key < self.first_key:
-            self.first_key, self.first = key, entry.time
-        if self.last_key is None or key > self.last_key:
-            self.last_key, self.last = key, entry.time
+        if self.first is None:
+            self.first = entry.time
+        self.last = entry.time
+
+    def take(self, facts: FileFacts) -> None:
+        """The facts counted from the bytes (every record of such a file has a zone)."""
+        self.entries, self.errors, self.warnings = facts.entries, facts.errors, facts.warnings
+        self.first, self.last = facts.first.time, facts.last.time
+        self.aware = facts.zoned
 
     def report(self, rotated_into: str | None, log_name: str | None) -> FileReport:
         if self.aware + self.inferred + self.naive == 0:
@@ -224,10 +227,23 @@ class LogReader:
                     )
                     inferred = True
                 key = sort_key(when)
-                tally.count(entry, key, inferred)
+                tally.count(entry, inferred)
                 yield key, entry
         if tally.naive and bias_for is None:
             tally.notes.append(self._local_time_note())
+
+    def read_facts(self, source: LogSource) -> None:
+        """One file's facts: counted from its bytes where the format allows, else per entry."""
+        fmt, encoding = self.formats[source.path]
+        with source.open() as binary:
+            facts = fast_facts(fmt, binary, source.path, encoding)
+        if facts is None:
+            for _ in self.file_entries(source):
+                pass
+            return
+        tally = _FileTally(source, fmt, encoding)
+        tally.take(facts)
+        self._tallies[source.path] = tally
 
     def _local_time_note(self) -> str:
         if self.zones.observations and not self.zones.consistent:
@@ -293,6 +309,5 @@ def read_report(path: Path) -> ReadReport:
         reader = LogReader(upload)
         for group in reader.groups():
             for source in group:
-                for _ in reader.file_entries(source):
-                    pass
+                reader.read_facts(source)
         return reader.report(_catalogue_name)

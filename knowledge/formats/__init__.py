@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..models import FORMATS, Entry
-from . import cbs, cmtrace, cmtrace_copy, simple, text, wulog, wulog_etw
+from . import cbs, cmtrace, cmtrace_copy, cmtrace_scan, simple, text, wulog, wulog_etw
+from .cmtrace_scan import FileFacts
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -96,3 +97,15 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     except KeyError:
         raise ValueError(f"unknown log format {fmt!r}; expected one of {FORMATS}") from None
     return parser(text, path)
+
+
+# Formats whose per-file facts can be counted from the bytes (see cmtrace_scan).
+_FAST_FACTS: dict[str, Callable[[BinaryIO, str, str], FileFacts | None]] = {
+    "cmtrace": cmtrace_scan.fast_facts,
+}
+
+
+def fast_facts(fmt: str, binary: BinaryIO, path: str, encoding: str) -> FileFacts | None:
+    """A file's facts without parsing every record, or None when it must be parsed."""
+    counter = _FAST_FACTS.get(fmt)
+    return counter(binary, path, encoding) if counter else None

@@ -1,0 +1,101 @@
+"""The per-file facts counted from bytes equal the ones the record parser gives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from knowledge.archive import open_upload
+from knowledge.decoding import MAX_LINE
+from knowledge.formats import fast_facts
+from knowledge.timeline import LogReader
+from tests.logbuilder import Line, cmtrace_log, cmtrace_record, zip_bytes
+
+EXAMPLE_ZIP = Path(__file__).resolve().parent.parent / "examples" / "ccm-logs-example.zip"
+MORNING = datetime(2024, 3, 5, 8, 0, 0)
+
+
+def _lines(count: int, every: int = 7) -> list[Line]:
+    when = [MORNING + timedelta(seconds=n) for n in range(count)]
+    return [
+        Line(f"step {n} done", when[n], "ScanAgent", 3 if n % every == 0 else 1)
+        for n in range(count)
+    ]
+
+
+def _reports(path: Path):
+    """(facts from the record parser, facts from the fast path, files that took it)."""
+    with open_upload(path) as upload:
+        slow = LogReader(upload)
+        for source in upload.sources:
+            for _ in slow.file_entries(source):
+                pass
+        fast = LogReader(upload)
+        counted = []
+        for source in upload.sources:
+            fast.read_facts(source)
+            fmt, encoding = fast.formats[source.path]
+            with source.open() as binary:
+                if fast_facts(fmt, binary, source.path, encoding) is not None:
+                    counted.append(source.path)
+        return slow.report().files, fast.report().files, counted
+
+
+def _assert_same(path: Path) -> list[str]:
+    slow, fast, counted = _reports(path)
+    assert [f.model_dump() for f in fast] == [f.model_dump() for f in slow]
+    return counted
+
+
+MULTI_LINE = (
+    '<![LOG[Instance of CCM_X\r\n{\r\n  Name = "a">\r\n}\r\n]LOG]!><time="08:00:09.000+240" '
+    'date="03-05-2024" component="X" context="" type="2" thread="1" file="x.cpp:1">\r\n'
+)
+
+CASES = {
+    "plain": cmtrace_log(_lines(50)),
+    "lf-endings": cmtrace_log(_lines(50)).replace("\r\n", "\n"),
+    "multi-line record": cmtrace_log(_lines(5)) + MULTI_LINE + cmtrace_log(_lines(5)),
+    "no bias": cmtrace_log(_lines(20), bias=None),
+    "two biases": cmtrace_log(_lines(10), bias=300) + cmtrace_log(_lines(10), bias=240),
+    "stray line": cmtrace_log(_lines(5)) + "someone typed this\r\n" + cmtrace_log(_lines(5)),
+    "blank line between": cmtrace_log(_lines(5)) + "\r\n" + cmtrace_log(_lines(5)),
+    "trailing blank lines": cmtrace_log(_lines(5)) + "\r\n\r\n",
+    "no final line break": cmtrace_log(_lines(5)).rstrip("\r\n"),
+    "type in a message": cmtrace_log(
+        [Line('<Prop type="3" thread="9"/>', MORNING, "X"), *_lines(5)]
+    ),
+    "two records on a line": cmtrace_log(_lines(3)).replace("\r\n", "", 1),
+    "cut record": cmtrace_log(_lines(3)) + "<![LOG[half a record\r\n" + cmtrace_log(_lines(3)),
+    "bad time first": cmtrace_record(Line("x", MORNING, "X")).replace('date="03', 'date="13')
+    + "\r\n"
+    + cmtrace_log(_lines(4)),
+    "long line": cmtrace_log([Line("x" * (MAX_LINE + 10), MORNING, "X", 3), *_lines(3)]),
+    "out of order": cmtrace_log(list(reversed(_lines(9)))),
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fast_facts_match_the_record_parser(tmp_path, case):
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"WUAHandler.log": CASES[case]}))
+    _assert_same(path)
+
+
+def test_regular_files_take_the_fast_path(tmp_path):
+    path = tmp_path / "logs.zip"
+    files = {name: CASES[name] for name in ("plain", "lf-endings", "multi-line record")}
+    path.write_bytes(zip_bytes({f"{n}.log": text for n, text in files.items()}))
+    assert len(_assert_same(path)) == 3
+
+
+def test_the_example_zip_reads_the_same_both_ways():
+    assert _assert_same(EXAMPLE_ZIP)
+
+
+def test_the_corpus_reads_the_same_both_ways(corpus_dir):
+    for upload in sorted(p for p in corpus_dir.iterdir() if p.is_dir() or p.suffix == ".zip"):
+        _assert_same(upload)
