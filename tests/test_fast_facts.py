@@ -99,3 +99,26 @@ def test_the_example_zip_reads_the_same_both_ways():
 def test_the_corpus_reads_the_same_both_ways(corpus_dir):
     for upload in sorted(p for p in corpus_dir.iterdir() if p.is_dir() or p.suffix == ".zip"):
         _assert_same(upload)
+
+
+def test_every_signature_names_text_its_matches_must_contain():
+    """The chunk scan finds candidate records by these texts; a signature without any
+    would need every record parsed."""
+    from knowledge.kb import kb
+    from knowledge.prefilter import required_literals
+
+    assert [s.id for s in kb().signatures if required_literals(s.pattern) is None] == []
+
+
+def test_literals_are_found_inside_lookbehinds_and_every_branch():
+    from knowledge.prefilter import required_literals
+
+    assert required_literals(r"8[0-9a-f]{7}(?:(?<=with error = 0x)|(?<=hr is ))") == {
+        "with error = 0x",
+        "hr is ",
+    }
+    assert required_literals(r"Cancelled by job|(?:x\d)?Status = Error") == {
+        "cancelled by job",
+        "status = error",
+    }
+    assert required_literals(r"Done|(?:x\d)?") is None

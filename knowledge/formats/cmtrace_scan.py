@@ -114,9 +114,10 @@ class _Scan:
                 return False
             self.bias = match.group(1) + b'" date="'
         self.biased += buffer.count(self.bias, 0, end)
-        last = buffer.rfind(b"\n" + _OPEN, 0, end)
-        if last >= 0:
-            self.tail = buffer[last + 1 : end]
+        # A buffer starts at a line start, so a record may open at 0 as well as after "\n".
+        last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1
+        if last > 0 or buffer.startswith(_OPEN):
+            self.tail = buffer[last:end]
         else:
             self.tail += buffer[:end]
             if len(self.tail) > _MAX_TAIL:
