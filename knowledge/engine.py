@@ -42,7 +42,7 @@ from .models import (
     iso_time,
 )
 from .signatures import SignatureSet
-from .timeline import LogReader
+from .timeline import LogReader, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).
@@ -117,7 +117,17 @@ class Collector:
         log_name = info.name if info else source.name
         noisy = fmt in _NOISY_FORMATS
         previous = datetime.min
-        for key, entry in reader.file_entries(source):
+        facts = None
+        if by_name and file_sigs.finder is not None:
+            # Only the records a signature could match, or errors, are parsed; the rest
+            # are counted from the bytes (see formats/cmtrace_scan.py).
+            facts = reader.file_candidates(source, file_sigs.finder)
+        stream = (
+            reader.file_entries(source)
+            if facts is None
+            else ((sort_key(entry.time), entry) for entry in facts.candidates)
+        )
+        for key, entry in stream:
             self._seq += 1
             if key is not None:
                 previous = key
@@ -151,6 +161,12 @@ class Collector:
                 explained = explained or spec.outcome == "failed"
             if not explained and entry.severity == ERROR and not noisy:
                 self._unexplained_error(entry, order, name, source.group)
+        if facts is not None:
+            # The end of the logs is the latest record time; here, the file's last record.
+            self._seq += 1
+            order = (max(previous, sort_key(facts.last.time)), self._seq)
+            if order > self.latest_order:
+                self.latest_order = order
 
     def _unexplained_error(self, entry: Entry, order: tuple, log: str, group: str) -> None:
         for code in find_codes(entry.message):

@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass
 
 from .kb import KnowledgeBase, LogInfo, Signature
-from .prefilter import required_literals, trie_regex
+from .prefilter import literal_finder, required_literals, trie_regex
+
+# The text that marks a CMTrace error record: those are read too (unexplained errors).
+ERROR_RECORD = '" type="3" thread="'
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,12 @@ class LogMatcher:
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
         self.prefilter = trie_regex(text for s in signatures for text in (s.literals or ()))
+        # For whole files: finds the records that any signature could match, or that are
+        # errors. None when some signature has no required text (it must see every record).
+        self.finder = None
+        if not self.always:
+            texts = {text for s in signatures for text in s.literals}
+            self.finder = literal_finder([*texts, ERROR_RECORD])
 
     def matches(self, message: str):
         """(signature, match) for every signature that matches the message."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import FileFacts, detect_format, fast_facts, parse_entries
+from .formats import FileFacts, Finder, detect_format, fast_facts, parse_entries
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
@@ -234,16 +234,25 @@ class LogReader:
 
     def read_facts(self, source: LogSource) -> None:
         """One file's facts: counted from its bytes where the format allows, else per entry."""
-        fmt, encoding = self.formats[source.path]
-        with source.open() as binary:
-            facts = fast_facts(fmt, binary, source.path, encoding)
-        if facts is None:
+        if self.file_candidates(source) is None:
             for _ in self.file_entries(source):
                 pass
-            return
-        tally = _FileTally(source, fmt, encoding)
-        tally.take(facts)
-        self._tallies[source.path] = tally
+
+    def file_candidates(self, source: LogSource, finder: Finder | None = None) -> FileFacts | None:
+        """One file's facts from its bytes, with the records `finder` matches, or None.
+
+        None when the format or the file needs reading entry by entry (`file_entries`).
+        The candidates' times need no zone from elsewhere: this path only takes files
+        whose every record carries its zone.
+        """
+        fmt, encoding = self.formats[source.path]
+        with source.open() as binary:
+            facts = fast_facts(fmt, binary, source.path, encoding, finder)
+        if facts is not None:
+            tally = _FileTally(source, fmt, encoding)
+            tally.take(facts)
+            self._tallies[source.path] = tally
+        return facts
 
     def _local_time_note(self) -> str:
         if self.zones.observations and not self.zones.consistent:

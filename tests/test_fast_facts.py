@@ -122,3 +122,25 @@ def test_literals_are_found_inside_lookbehinds_and_every_branch():
         "status = error",
     }
     assert required_literals(r"Done|(?:x\d)?") is None
+
+
+def _diagnosis_both_ways(path: Path, monkeypatch):
+    from knowledge.api import diagnose_path
+    from knowledge.timeline import LogReader as Reader
+
+    fast = diagnose_path(path).model_dump()
+    monkeypatch.setattr(Reader, "file_candidates", lambda *_args, **_kw: None)
+    slow = diagnose_path(path).model_dump()
+    return fast, slow
+
+
+def test_the_example_zip_is_diagnosed_the_same_both_ways(monkeypatch):
+    fast, slow = _diagnosis_both_ways(EXAMPLE_ZIP, monkeypatch)
+    assert fast == slow
+
+
+def test_the_corpus_is_diagnosed_the_same_both_ways(corpus_dir, monkeypatch):
+    for upload in sorted(p for p in corpus_dir.iterdir() if p.is_dir() or p.suffix == ".zip"):
+        fast, slow = _diagnosis_both_ways(upload, monkeypatch)
+        assert fast == slow, upload.name
+        monkeypatch.undo()

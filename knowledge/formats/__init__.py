@@ -16,7 +16,7 @@ from typing import BinaryIO, TextIO
 
 from ..models import FORMATS, Entry
 from . import cbs, cmtrace, cmtrace_copy, cmtrace_scan, simple, text, wulog, wulog_etw
-from .cmtrace_scan import FileFacts
+from .cmtrace_scan import FileFacts, Finder
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -100,12 +100,17 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
 
 
 # Formats whose per-file facts can be counted from the bytes (see cmtrace_scan).
-_FAST_FACTS: dict[str, Callable[[BinaryIO, str, str], FileFacts | None]] = {
+_FAST_FACTS: dict[str, Callable[..., FileFacts | None]] = {
     "cmtrace": cmtrace_scan.fast_facts,
 }
 
 
-def fast_facts(fmt: str, binary: BinaryIO, path: str, encoding: str) -> FileFacts | None:
-    """A file's facts without parsing every record, or None when it must be parsed."""
+def fast_facts(
+    fmt: str, binary: BinaryIO, path: str, encoding: str, finder: Finder | None = None
+) -> FileFacts | None:
+    """A file's facts without parsing every record, or None when it must be parsed.
+
+    With `finder`, the facts also hold every record in which the finder matches.
+    """
     counter = _FAST_FACTS.get(fmt)
-    return counter(binary, path, encoding) if counter else None
+    return counter(binary, path, encoding, finder) if counter else None

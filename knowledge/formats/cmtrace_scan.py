@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..models import Entry
@@ -48,25 +48,46 @@ class FileFacts:
     first: Entry
     last: Entry
     zoned: int  # records whose time carries a bias (all of them on this path)
+    # With a finder: the records it found, parsed, with their line numbers, in file order.
+    candidates: list[Entry] = field(default_factory=list)
 
 
-def fast_facts(binary: BinaryIO, path: str, encoding: str) -> FileFacts | None:
-    """The facts of one CMTrace file, or None when it must be read record by record."""
+class Finder(Protocol):
+    """A compiled multi-text search over bytes (re2, or re for tests)."""
+
+    def search(self, data: bytes, pos: int, endpos: int): ...
+
+
+def fast_facts(
+    binary: BinaryIO, path: str, encoding: str, finder: Finder | None = None
+) -> FileFacts | None:
+    """The facts of one CMTrace file, or None when it must be read record by record.
+
+    With `finder`, also every record in which it finds a match (the candidates a
+    diagnosis must look at), or None when there are more than MAX_CANDIDATES.
+    """
     if not encoding.startswith("utf-8"):
         return None
-    scan = _Scan(path)
-    return scan.run(binary)
+    return _Scan(path, finder).run(binary)
+
+
+# Candidates are held until the file is known to be regular; past this many the file
+# takes the record-by-record path, so memory stays bounded.
+MAX_CANDIDATES = 20_000
 
 
 class _Scan:
-    def __init__(self, path: str):
+    def __init__(self, path: str, finder: Finder | None):
         self.path = path
+        self.finder = finder
         self.opens = self.chains = self.types = self.errors = self.warnings = 0
         self.chain = _CHAIN_CRLF
         self.head: bytes | None = None  # the first record, once the first buffer is read
         self.bias = b""  # `+300" date="`: the first record's bias, which every record must have
         self.biased = 0
         self.tail = b""  # the last record so far
+        self.lines = 0  # line breaks before the current buffer (candidates' line numbers)
+        self.candidates: list[Entry] = []
 
     def run(self, binary: BinaryIO) -> FileFacts | None:
         carry = binary.read(_CHUNK)
@@ -79,11 +100,11 @@ class _Scan:
             self.chain = _CHAIN_LF
         for chunk in iter(lambda: binary.read(_CHUNK), b""):
             buffer = carry + chunk
-            # Count up to the last line break that has a whole `<![LOG[` after it, so a
-            # pattern never straddles two buffers.
-            cut = buffer.rfind(b"\n", 0, len(buffer) - len(_OPEN))
+            # Whole records only: up to the last record that opens a line, so neither a
+            # pattern nor a record straddles two buffers.
+            cut = buffer.rfind(b"\n" + _OPEN)
             if cut < 0:
-                if len(buffer) > MAX_LINE:
+                if len(buffer) > _MAX_TAIL:
                     return None
                 carry = buffer
                 continue
@@ -95,7 +116,7 @@ class _Scan:
         return self._facts()
 
     def _count(self, buffer: bytes, end: int) -> bool:
-        """Counts the patterns in buffer[:end] (whole lines); False if a line is too long."""
+        """Counts the patterns in buffer[:end] (whole records); False if the file is odd."""
         start = 0
         while end - start > MAX_LINE:  # bytes >= characters, so this never misses a long line
             found = buffer.rfind(b"\n", start, start + MAX_LINE)
@@ -114,14 +135,35 @@ class _Scan:
                 return False
             self.bias = match.group(1) + b'" date="'
         self.biased += buffer.count(self.bias, 0, end)
-        # A buffer starts at a line start, so a record may open at 0 as well as after "\n".
-        last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1
-        if last > 0 or buffer.startswith(_OPEN):
-            self.tail = buffer[last:end]
-        else:
-            self.tail += buffer[:end]
-            if len(self.tail) > _MAX_TAIL:
+        last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
+        self.tail = buffer[last:end]
+        return self.finder is None or self._find(buffer, end)
+
+    def _find(self, buffer: bytes, end: int) -> bool:
+        """Parses every record of buffer[:end] in which the finder matches."""
+        # Line numbers follow the text reader, for which a lone CR also ends a line.
+        returns = buffer.count(b"\r", 0, end)
+        if returns and returns != buffer.count(b"\r\n", 0, end):
+            return False
+        search = self.finder.search
+        counted = 0  # line breaks are counted up to here
+        pos = 0
+        while pos < end:
+            found = search(buffer, pos, end)
+            if found is None:
+                break
+            hit = found.start()
+            start = buffer.rfind(b"\n" + _OPEN, 0, hit + 1) + 1
+            stop = buffer.find(b"\n" + _OPEN, hit, end) + 1 or end
+            entry = _only_entry(buffer[start:stop], self.path)
+            if entry is None or len(self.candidates) >= MAX_CANDIDATES:
                 return False
+            self.lines += buffer.count(b"\n", counted, start)
+            counted = start
+            entry.line = self.lines + 1
+            self.candidates.append(entry)
+            pos = stop
+        self.lines += buffer.count(b"\n", counted, end)
         return True
 
     def _facts(self) -> FileFacts | None:
@@ -131,21 +173,19 @@ class _Scan:
             or not self.tail.rstrip(_BLANK).endswith(b'">')
         ):
             return None
-        if not self.head:
-            if self.opens != 1:  # the first record did not end inside the first buffer
-                return None
-            self.head = self.tail
         if self.biased != self.opens:  # some records have another bias, or none
             return None
         first, last = _only_entry(self.head, self.path), _only_entry(self.tail, self.path)
         if first is None or last is None or not first.is_utc or not last.is_utc:
             return None
-        return FileFacts(self.opens, self.errors, self.warnings, first, last, self.opens)
+        return FileFacts(
+            self.opens, self.errors, self.warnings, first, last, self.opens, self.candidates
+        )
 
 
 def _first_record(buffer: bytes, end: int) -> bytes:
     following = buffer.find(b"\n" + _OPEN, 0, end)
-    return buffer[: following + 1] if following >= 0 else b""
+    return buffer[: following + 1] if following >= 0 else buffer[:end]
 
 
 def _only_entry(record: bytes, path: str) -> Entry | None:
