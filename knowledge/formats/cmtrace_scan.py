@@ -146,6 +146,8 @@ class _Scan:
         if returns and returns != buffer.count(b"\r\n", 0, end):
             return False
         search = self.finder.search
+        spans: list[bytes] = []
+        lines: list[int] = []  # the line each found record starts on
         counted = 0  # line breaks are counted up to here
         pos = 0
         while pos < end:
@@ -155,15 +157,24 @@ class _Scan:
             hit = found.start()
             start = buffer.rfind(b"\n" + _OPEN, 0, hit + 1) + 1
             stop = buffer.find(b"\n" + _OPEN, hit, end) + 1 or end
-            entry = _only_entry(buffer[start:stop], self.path)
-            if entry is None or len(self.candidates) >= MAX_CANDIDATES:
-                return False
             self.lines += buffer.count(b"\n", counted, start)
             counted = start
-            entry.line = self.lines + 1
-            self.candidates.append(entry)
+            spans.append(buffer[start:stop])
+            lines.append(self.lines + 1)
             pos = stop
         self.lines += buffer.count(b"\n", counted, end)
+        if not spans:
+            return True
+        if len(self.candidates) + len(spans) > MAX_CANDIDATES:
+            return False
+        # Whole records one after another are CMTrace text too: one parse for them all.
+        text = io.StringIO(decode_bytes(b"".join(spans)), newline="")
+        entries = list(cmtrace.parse(text, self.path))
+        if len(entries) != len(spans):
+            return False
+        for entry, line in zip(entries, lines, strict=True):
+            entry.line = line
+        self.candidates += entries
         return True
 
     def _facts(self) -> FileFacts | None:
