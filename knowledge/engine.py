@@ -161,7 +161,7 @@ class Collector:
                 explained = explained or spec.outcome == "failed"
             if not explained and entry.severity == ERROR and not noisy:
                 self._unexplained_error(entry, order, name, source.group)
-        if facts is not None:
+        if facts is not None and facts.last is not None:
             # The end of the logs is the latest record time; here, the file's last record.
             self._seq += 1
             order = (max(previous, sort_key(facts.last.time)), self._seq)

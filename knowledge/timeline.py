@@ -130,11 +130,22 @@ class _FileTally:
             self.first = entry.time
         self.last = entry.time
 
-    def take(self, facts: FileFacts) -> None:
-        """The facts counted from the bytes (every record of such a file has a zone)."""
+    def take(self, facts: FileFacts, lend_zone) -> None:
+        """The facts counted from the bytes: all times of such a file have a zone, or none.
+
+        `lend_zone` makes an entry's local time UTC where the upload reveals the zone
+        (it returns whether it did), as `LogReader.file_entries` does per entry.
+        """
         self.entries, self.errors, self.warnings = facts.entries, facts.errors, facts.warnings
+        if facts.first is None or facts.last is None:
+            return
+        if facts.local:
+            inferred = lend_zone(facts.first)
+            lend_zone(facts.last)
+            self.inferred, self.naive = (1, 0) if inferred else (0, 1)
+        else:
+            self.aware = facts.zoned
         self.first, self.last = facts.first.time, facts.last.time
-        self.aware = facts.zoned
 
     def report(self, rotated_into: str | None, log_name: str | None) -> FileReport:
         if self.aware + self.inferred + self.naive == 0:
@@ -250,9 +261,22 @@ class LogReader:
             facts = fast_facts(fmt, binary, source.path, encoding, finder)
         if facts is not None:
             tally = _FileTally(source, fmt, encoding)
-            tally.take(facts)
+            tally.take(facts, self._lend_zone)
+            if facts.local:
+                for entry in facts.candidates:
+                    self._lend_zone(entry)
+            if tally.naive and self._bias_for is None:
+                tally.notes.append(self._local_time_note())
             self._tallies[source.path] = tally
         return facts
+
+    def _lend_zone(self, entry: Entry) -> bool:
+        """Makes a local time UTC with the upload's zone, if known; whether it did."""
+        when = entry.time
+        if when is None or when.tzinfo is not None or self._bias_for is None:
+            return False
+        entry.time = (when + timedelta(minutes=self._bias_for(when))).replace(tzinfo=UTC)
+        return True
 
     def _local_time_note(self) -> str:
         if self.zones.observations and not self.zones.consistent:

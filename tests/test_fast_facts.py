@@ -11,7 +11,7 @@ from knowledge.archive import open_upload
 from knowledge.decoding import MAX_LINE
 from knowledge.formats import fast_facts
 from knowledge.timeline import LogReader
-from tests.logbuilder import Line, cmtrace_log, cmtrace_record, zip_bytes
+from tests.logbuilder import Line, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
 
 EXAMPLE_ZIP = Path(__file__).resolve().parent.parent / "examples" / "ccm-logs-example.zip"
 MORNING = datetime(2024, 3, 5, 8, 0, 0)
@@ -75,6 +75,13 @@ CASES = {
     "long line": cmtrace_log([Line("x" * (MAX_LINE + 10), MORNING, "X", 3), *_lines(3)]),
     "out of order": cmtrace_log(list(reversed(_lines(9)))),
     "empty": "",
+    "wulog-etw": wulog_etw(_lines(40)),
+    "wulog-etw odd lines": "Header line\r\n\r\n   \r\n"
+    + wulog_etw(_lines(5))
+    + "2024/03/05 08:00:09.1234567 3696  4242  Agent           *FAILED* x *FAILED*\r\n"
+    + "2024/13/05 08:00:09.1234567 3696  4242  Agent           bad date\r\n"
+    + "trailing note\r\n",
+    "wulog-etw lone CR": wulog_etw(_lines(5)).replace("\r\n", "\r", 2),
 }
 
 
@@ -90,6 +97,13 @@ def test_regular_files_take_the_fast_path(tmp_path):
     files = {name: CASES[name] for name in ("plain", "lf-endings", "multi-line record")}
     path.write_bytes(zip_bytes({f"{n}.log": text for n, text in files.items()}))
     assert len(_assert_same(path)) == 3
+
+
+def test_windows_update_log_borrows_the_cmtrace_zone_on_both_paths(tmp_path):
+    path = tmp_path / "logs.zip"
+    files = {"WUAHandler.log": CASES["plain"], "WindowsUpdate.log": CASES["wulog-etw odd lines"]}
+    path.write_bytes(zip_bytes(files))
+    assert len(_assert_same(path)) == 2
 
 
 def test_the_example_zip_reads_the_same_both_ways():

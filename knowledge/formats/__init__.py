@@ -15,7 +15,17 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, TextIO
 
 from ..models import FORMATS, Entry
-from . import cbs, cmtrace, cmtrace_copy, cmtrace_scan, simple, text, wulog, wulog_etw
+from . import (
+    cbs,
+    cmtrace,
+    cmtrace_copy,
+    cmtrace_scan,
+    line_scan,
+    simple,
+    text,
+    wulog,
+    wulog_etw,
+)
 from .cmtrace_scan import FileFacts, Finder
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
@@ -102,6 +112,7 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
 # Formats whose per-file facts can be counted from the bytes (see cmtrace_scan).
 _FAST_FACTS: dict[str, Callable[..., FileFacts | None]] = {
     "cmtrace": cmtrace_scan.fast_facts,
+    "wulog-etw": line_scan.fast_facts,
 }
 
 

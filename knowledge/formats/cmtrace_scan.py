@@ -45,11 +45,12 @@ class FileFacts:
     entries: int
     errors: int
     warnings: int
-    first: Entry
-    last: Entry
-    zoned: int  # records whose time carries a bias (all of them on this path)
+    first: Entry | None  # the first timed entry
+    last: Entry | None  # the last timed entry
+    zoned: int  # records whose time carries a zone (on this path: all or none of them)
     # With a finder: the records it found, parsed, with their line numbers, in file order.
     candidates: list[Entry] = field(default_factory=list)
+    local: bool = False  # the times have no zone: the reader may lend one
 
 
 class Finder(Protocol):
