@@ -15,7 +15,7 @@ from .kb import KnowledgeBase, LogInfo, Signature
 from .prefilter import literal_finder, required_literals, trie_regex
 
 # The text that marks a CMTrace error record: those are read too (unexplained errors).
-ERROR_RECORD = '" type="3" thread="'
+ERROR_RECORD = '" type="3"'
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,9 @@ CASES = {
     "type in a message": cmtrace_log(
         [Line('<Prop type="3" thread="9"/>', MORNING, "X"), *_lines(5)]
     ),
+    "type last": cmtrace_log(_lines(5)).replace(
+        'type="3" thread="4242" file="agent.cpp:100"', 'thread="4242" file="agent.cpp:100" type="3"'
+    ),
     "two records on a line": cmtrace_log(_lines(3)).replace("\r\n", "", 1),
     "cut record": cmtrace_log(_lines(3)) + "<![LOG[half a record\r\n" + cmtrace_log(_lines(3)),
     "bad time first": cmtrace_record(Line("x", MORNING, "X")).replace('date="03', 'date="13')

@@ -30,9 +30,11 @@ _BOM = b"\xef\xbb\xbf"
 _OPEN = cmtrace.OPEN.encode()
 _CHAIN_CRLF = b'">\r\n' + _OPEN  # one record's attribute block ends, the next record opens
 _CHAIN_LF = b'">\n' + _OPEN
+# Once every record is known to hold exactly one `" type="` (checked), these count
+# the records of each type wherever the writer put the attribute.
 _TYPE = b'" type="'
-_ERROR = b'" type="3" thread="'
-_WARNING = b'" type="2" thread="'
+_ERROR = b'" type="3"'
+_WARNING = b'" type="2"'
 _BLANK = b" \t\r\n"
 # The last record of a file is kept (as bytes) to read its time; a multi-line record
 # longer than this is damage, and such a file takes the record-by-record path.
