@@ -117,15 +117,15 @@ class Collector:
         log_name = info.name if info else source.name
         noisy = fmt in _NOISY_FORMATS
         previous = datetime.min
-        facts = None
-        if by_name and file_sigs.finder is not None:
-            # Only the records a signature could match, or errors, are parsed; the rest
-            # are counted from the bytes (see formats/cmtrace_scan.py).
-            facts = reader.file_candidates(source, file_sigs.finder)
+        # Where the bytes allow, the file's facts are counted first, and then only the
+        # records a signature could match, or errors, are parsed (formats/cmtrace_scan.py).
+        scanned = (
+            by_name and file_sigs.finder is not None and reader.fast_facts(source, exact_lines=True)
+        )
         stream = (
-            reader.file_entries(source)
-            if facts is None
-            else ((sort_key(entry.time), entry) for entry in facts.candidates)
+            reader.candidate_entries(source, file_sigs.finder)
+            if scanned
+            else reader.file_entries(source)
         )
         for key, entry in stream:
             self._seq += 1
@@ -161,10 +161,11 @@ class Collector:
                 explained = explained or spec.outcome == "failed"
             if not explained and entry.severity == ERROR and not noisy:
                 self._unexplained_error(entry, order, name, source.group)
-        if facts is not None and facts.last is not None:
+        last_time = reader.last_time(source) if scanned else None
+        if last_time is not None:
             # The end of the logs is the latest record time; here, the file's last record.
             self._seq += 1
-            order = (max(previous, sort_key(facts.last.time)), self._seq)
+            order = (max(previous, sort_key(last_time)), self._seq)
             if order > self.latest_order:
                 self.latest_order = order
 

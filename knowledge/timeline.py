@@ -27,7 +27,14 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import FileFacts, Finder, detect_format, fast_facts, parse_entries
+from .formats import (
+    FileFacts,
+    Finder,
+    detect_format,
+    fast_candidates,
+    fast_facts,
+    parse_entries,
+)
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
@@ -245,30 +252,44 @@ class LogReader:
 
     def read_facts(self, source: LogSource) -> None:
         """One file's facts: counted from its bytes where the format allows, else per entry."""
-        if self.file_candidates(source) is None:
+        if not self.fast_facts(source):
             for _ in self.file_entries(source):
                 pass
 
-    def file_candidates(self, source: LogSource, finder: Finder | None = None) -> FileFacts | None:
-        """One file's facts from its bytes, with the records `finder` matches, or None.
+    def fast_facts(self, source: LogSource, exact_lines: bool = False) -> bool:
+        """Collects one file's facts from its bytes; False when it needs `file_entries`.
 
-        None when the format or the file needs reading entry by entry (`file_entries`).
-        The candidates' times need no zone from elsewhere: this path only takes files
-        whose every record carries its zone.
+        With `exact_lines`, True also promises that `candidate_entries` can read the file.
         """
         fmt, encoding = self.formats[source.path]
         with source.open() as binary:
-            facts = fast_facts(fmt, binary, source.path, encoding, finder)
-        if facts is not None:
-            tally = _FileTally(source, fmt, encoding)
-            tally.take(facts, self._lend_zone)
-            if facts.local:
-                for entry in facts.candidates:
-                    self._lend_zone(entry)
-            if tally.naive and self._bias_for is None:
-                tally.notes.append(self._local_time_note())
-            self._tallies[source.path] = tally
-        return facts
+            facts = fast_facts(fmt, binary, source.path, encoding, exact_lines)
+        if facts is None:
+            return False
+        tally = _FileTally(source, fmt, encoding)
+        tally.take(facts, self._lend_zone)
+        if tally.naive and self._bias_for is None:
+            tally.notes.append(self._local_time_note())
+        self._tallies[source.path] = tally
+        return True
+
+    def candidate_entries(
+        self, source: LogSource, finder: Finder
+    ) -> Iterator[tuple[datetime | None, Entry]]:
+        """(sort key, entry) for the entries `finder` hits, of a file `fast_facts` took.
+
+        The times get the upload's zone the way `file_entries` gives it.
+        """
+        fmt, _ = self.formats[source.path]
+        with source.open() as binary:
+            for entry in fast_candidates(fmt, binary, source.path, finder):
+                self._lend_zone(entry)
+                yield sort_key(entry.time), entry
+
+    def last_time(self, source: LogSource) -> datetime | None:
+        """The time of the last timed entry of a file already read."""
+        tally = self._tallies.get(source.path)
+        return tally.last if tally else None
 
     def _lend_zone(self, entry: Entry) -> bool:
         """Makes a local time UTC with the upload's zone, if known; whether it did."""

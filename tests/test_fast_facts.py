@@ -84,6 +84,7 @@ CASES = {
     + "2024/03/05 08:00:09.1234567 3696  4242  Agent           *FAILED* x *FAILED*\r\n"
     + "2024/13/05 08:00:09.1234567 3696  4242  Agent           bad date\r\n"
     + "trailing note\r\n",
+    "wulog-etw no final break": wulog_etw(_lines(5)).rstrip("\r\n"),
     "wulog-etw lone CR": wulog_etw(_lines(5)).replace("\r\n", "\r", 2),
 }
 
@@ -146,7 +147,7 @@ def _diagnosis_both_ways(path: Path, monkeypatch):
     from knowledge.timeline import LogReader as Reader
 
     fast = diagnose_path(path).model_dump()
-    monkeypatch.setattr(Reader, "file_candidates", lambda *_args, **_kw: None)
+    monkeypatch.setattr(Reader, "fast_facts", lambda *_args, **_kw: False)
     slow = diagnose_path(path).model_dump()
     return fast, slow
 

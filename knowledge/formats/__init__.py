@@ -109,19 +109,24 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     return parser(text, path)
 
 
-# Formats whose per-file facts can be counted from the bytes (see cmtrace_scan).
-_FAST_FACTS: dict[str, Callable[..., FileFacts | None]] = {
-    "cmtrace": cmtrace_scan.fast_facts,
-    "wulog-etw": line_scan.fast_facts,
+# Formats whose per-file facts can be counted from the bytes, and their candidate finders.
+_BYTE_SCANS = {
+    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.candidates),
+    "wulog-etw": (line_scan.fast_facts, line_scan.candidates),
 }
 
 
 def fast_facts(
-    fmt: str, binary: BinaryIO, path: str, encoding: str, finder: Finder | None = None
+    fmt: str, binary: BinaryIO, path: str, encoding: str, exact_lines: bool = False
 ) -> FileFacts | None:
     """A file's facts without parsing every record, or None when it must be parsed.
 
-    With `finder`, the facts also hold every record in which the finder matches.
+    With `exact_lines`, None also when `fast_candidates` could not number lines exactly.
     """
-    counter = _FAST_FACTS.get(fmt)
-    return counter(binary, path, encoding, finder) if counter else None
+    scan = _BYTE_SCANS.get(fmt)
+    return scan[0](binary, path, encoding, exact_lines) if scan else None
+
+
+def fast_candidates(fmt: str, binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
+    """The entries in which `finder` matches, for a file `fast_facts` took (exact_lines)."""
+    return _BYTE_SCANS[fmt][1](binary, path, finder)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from ..decoding import MAX_LINE, decode_bytes
+from ..errors import InputError
 from ..models import Entry
 from . import cmtrace
 
@@ -50,8 +52,6 @@ class FileFacts:
     first: Entry | None  # the first timed entry
     last: Entry | None  # the last timed entry
     zoned: int  # records whose time carries a zone (on this path: all or none of them)
-    # With a finder: the records it found, parsed, with their line numbers, in file order.
-    candidates: list[Entry] = field(default_factory=list)
     local: bool = False  # the times have no zone: the reader may lend one
 
 
@@ -61,61 +61,98 @@ class Finder(Protocol):
     def search(self, data: bytes, pos: int, endpos: int): ...
 
 
-def fast_facts(
-    binary: BinaryIO, path: str, encoding: str, finder: Finder | None = None
-) -> FileFacts | None:
+class _Odd(Exception):
+    """The file is not written the usual way: it must be read record by record."""
+
+
+def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
     """The facts of one CMTrace file, or None when it must be read record by record.
 
-    With `finder`, also every record in which it finds a match (the candidates a
-    diagnosis must look at), or None when there are more than MAX_CANDIDATES.
+    `exact_lines` also requires that line breaks are what `candidates` counts (no lone
+    CR, which the text reader takes for a line break): a diagnosis cites line numbers.
     """
     if not encoding.startswith("utf-8"):
         return None
-    return _Scan(path, finder).run(binary)
+    try:
+        return _Scan(path, exact_lines).run(binary)
+    except _Odd:
+        return None
 
 
-# Candidates are held until the file is known to be regular; past this many the file
-# takes the record-by-record path, so memory stays bounded.
-MAX_CANDIDATES = 20_000
+def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
+    """The records of a file in which `finder` matches, parsed, with their line numbers.
+
+    Only for a file that `fast_facts` accepted with exact_lines: its checks are what
+    make these the same entries the record parser yields for those records.
+    """
+    lines = 0  # line breaks before the current region
+    for buffer, end in _regions(binary):
+        spans: list[bytes] = []
+        starts: list[int] = []  # the line each found record starts on
+        counted = 0  # line breaks are counted up to here
+        pos = 0
+        while pos < end:
+            found = finder.search(buffer, pos, end)
+            if found is None:
+                break
+            hit = found.start()
+            start = buffer.rfind(b"\n" + _OPEN, 0, hit + 1) + 1
+            stop = buffer.find(b"\n" + _OPEN, hit, end) + 1 or end
+            lines += buffer.count(b"\n", counted, start)
+            counted = start
+            spans.append(buffer[start:stop])
+            starts.append(lines + 1)
+            pos = stop
+        lines += buffer.count(b"\n", counted, end)
+        if not spans:
+            continue
+        # Whole records one after another are CMTrace text too: one parse for them all.
+        text = io.StringIO(decode_bytes(b"".join(spans)), newline="")
+        entries = list(cmtrace.parse(text, path))
+        if len(entries) != len(spans):
+            raise InputError(f"{path} changed while it was being read; send it again")
+        for entry, line in zip(entries, starts, strict=True):
+            entry.line = line
+        yield from entries
+
+
+def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    """(buffer, end): buffer[:end] is whole records, the first opening at 0."""
+    carry = binary.read(_CHUNK)
+    if carry.startswith(_BOM):
+        carry = carry[len(_BOM) :]
+    if not carry.startswith(_OPEN):
+        raise _Odd
+    for chunk in iter(lambda: binary.read(_CHUNK), b""):
+        buffer = carry + chunk
+        # Up to the last record that opens a line, so that neither a pattern nor a
+        # record straddles two buffers.
+        cut = buffer.rfind(b"\n" + _OPEN)
+        if cut < 0:
+            if len(buffer) > _MAX_TAIL:
+                raise _Odd
+            carry = buffer
+            continue
+        yield buffer, cut + 1
+        carry = buffer[cut + 1 :]
+    yield carry, len(carry)
 
 
 class _Scan:
-    def __init__(self, path: str, finder: Finder | None):
+    def __init__(self, path: str, exact_lines: bool):
         self.path = path
-        self.finder = finder
+        self.exact_lines = exact_lines
         self.opens = self.chains = self.types = self.errors = self.warnings = 0
-        self.chain = _CHAIN_CRLF
+        self.chain = b""
         self.head: bytes | None = None  # the first record, once the first buffer is read
         self.bias = b""  # `+300" date="`: the first record's bias, which every record must have
         self.biased = 0
         self.tail = b""  # the last record so far
-        self.lines = 0  # line breaks before the current buffer (candidates' line numbers)
-        self.candidates: list[Entry] = []
 
     def run(self, binary: BinaryIO) -> FileFacts | None:
-        carry = binary.read(_CHUNK)
-        if carry.startswith(_BOM):
-            carry = carry[len(_BOM) :]
-        if not carry.startswith(_OPEN):
-            return None
-        first_break = carry.find(b"\n")
-        if first_break > 0 and carry[first_break - 1 : first_break] != b"\r":
-            self.chain = _CHAIN_LF
-        for chunk in iter(lambda: binary.read(_CHUNK), b""):
-            buffer = carry + chunk
-            # Whole records only: up to the last record that opens a line, so neither a
-            # pattern nor a record straddles two buffers.
-            cut = buffer.rfind(b"\n" + _OPEN)
-            if cut < 0:
-                if len(buffer) > _MAX_TAIL:
-                    return None
-                carry = buffer
-                continue
-            if not self._count(buffer, cut + 1):
+        for buffer, end in _regions(binary):
+            if not self._count(buffer, end):
                 return None
-            carry = buffer[cut + 1 :]
-        if not self._count(carry, len(carry)):
-            return None
         return self._facts()
 
     def _count(self, buffer: bytes, end: int) -> bool:
@@ -126,75 +163,41 @@ class _Scan:
             if found < 0:
                 return False
             start = found + 1
+        if self.exact_lines:
+            returns = buffer.count(b"\r", 0, end)
+            if returns and returns != buffer.count(b"\r\n", 0, end):
+                return False
+        if self.head is None:
+            self.head = _first_record(buffer, end)
+            match = _BIAS.match(self.head)
+            if match is None:
+                return False
+            self.bias = match.group(1) + b'" date="'
+            first_break = buffer.find(b"\n", 0, end)
+            crlf = first_break <= 0 or buffer[first_break - 1 : first_break] == b"\r"
+            self.chain = _CHAIN_CRLF if crlf else _CHAIN_LF
         self.opens += buffer.count(_OPEN, 0, end)
         self.chains += buffer.count(self.chain, 0, end + len(_OPEN))
         self.types += buffer.count(_TYPE, 0, end)
         self.errors += buffer.count(_ERROR, 0, end)
         self.warnings += buffer.count(_WARNING, 0, end)
-        if self.head is None:
-            self.head = _first_record(buffer, end)
-            match = _BIAS.match(self.head or buffer)
-            if match is None:
-                return False
-            self.bias = match.group(1) + b'" date="'
         self.biased += buffer.count(self.bias, 0, end)
         last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
         self.tail = buffer[last:end]
-        return self.finder is None or self._find(buffer, end)
-
-    def _find(self, buffer: bytes, end: int) -> bool:
-        """Parses every record of buffer[:end] in which the finder matches."""
-        # Line numbers follow the text reader, for which a lone CR also ends a line.
-        returns = buffer.count(b"\r", 0, end)
-        if returns and returns != buffer.count(b"\r\n", 0, end):
-            return False
-        search = self.finder.search
-        spans: list[bytes] = []
-        lines: list[int] = []  # the line each found record starts on
-        counted = 0  # line breaks are counted up to here
-        pos = 0
-        while pos < end:
-            found = search(buffer, pos, end)
-            if found is None:
-                break
-            hit = found.start()
-            start = buffer.rfind(b"\n" + _OPEN, 0, hit + 1) + 1
-            stop = buffer.find(b"\n" + _OPEN, hit, end) + 1 or end
-            self.lines += buffer.count(b"\n", counted, start)
-            counted = start
-            spans.append(buffer[start:stop])
-            lines.append(self.lines + 1)
-            pos = stop
-        self.lines += buffer.count(b"\n", counted, end)
-        if not spans:
-            return True
-        if len(self.candidates) + len(spans) > MAX_CANDIDATES:
-            return False
-        # Whole records one after another are CMTrace text too: one parse for them all.
-        text = io.StringIO(decode_bytes(b"".join(spans)), newline="")
-        entries = list(cmtrace.parse(text, self.path))
-        if len(entries) != len(spans):
-            return False
-        for entry, line in zip(entries, lines, strict=True):
-            entry.line = line
-        self.candidates += entries
         return True
 
     def _facts(self) -> FileFacts | None:
         if (
             self.chains != self.opens - 1
             or self.types != self.opens
+            or self.biased != self.opens  # some records have another bias, or none
             or not self.tail.rstrip(_BLANK).endswith(b'">')
         ):
-            return None
-        if self.biased != self.opens:  # some records have another bias, or none
             return None
         first, last = _only_entry(self.head, self.path), _only_entry(self.tail, self.path)
         if first is None or last is None or not first.is_utc or not last.is_utc:
             return None
-        return FileFacts(
-            self.opens, self.errors, self.warnings, first, last, self.opens, self.candidates
-        )
+        return FileFacts(self.opens, self.errors, self.warnings, first, last, self.opens)
 
 
 def _first_record(buffer: bytes, end: int) -> bytes:
