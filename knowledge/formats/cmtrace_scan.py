@@ -12,6 +12,11 @@ attribute, every time carries a bias, and no line is longer than the text reader
 line limit. A file that fails any check returns None, and the caller reads it record
 by record with `cmtrace.parse`, which is the reference: the facts here equal what that
 parser yields for the same file (tests/test_fast_facts.py compares the two).
+
+A diagnosis then reads such a file a second time with `candidates`: one search over
+each buffer (re2: the signatures' required texts and the error type, ignoring case)
+finds the records worth parsing; those are parsed together, and their line numbers
+come from counting line breaks between them.
 """
 
 from __future__ import annotations
