@@ -110,6 +110,11 @@ def open_text(binary: BinaryIO) -> tuple[TextIO, str]:
     return text, encoding
 
 
+def decode_bytes(data: bytes) -> str:
+    """Bytes of a UTF-8 log (BOM already dropped), decoded the way `open_text` decodes them."""
+    return data.decode("utf-8", errors=_FALLBACK_ERRORS)
+
+
 def iter_lines(text: TextIO, max_line: int = MAX_LINE) -> Iterator[tuple[int, str, bool]]:
     """(1-based line number, line without its ending, whether it was cut at max_line).
 

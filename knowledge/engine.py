@@ -43,7 +43,7 @@ from .models import (
     iso_time,
 )
 from .signatures import SignatureSet
-from .timeline import LogReader
+from .timeline import LogReader, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).
@@ -119,7 +119,17 @@ class Collector:
         log_name = info.name if info else source.name
         noisy = fmt in _NOISY_FORMATS
         previous = datetime.min
-        for key, entry in reader.file_entries(source):
+        # Where the bytes allow, the file's facts are counted first, and then only the
+        # records a signature could match, or errors, are parsed (formats/cmtrace_scan.py).
+        scanned = (
+            by_name and file_sigs.finder is not None and reader.fast_facts(source, exact_lines=True)
+        )
+        stream = (
+            reader.candidate_entries(source, file_sigs.finder)
+            if scanned
+            else reader.file_entries(source)
+        )
+        for key, entry in stream:
             self._seq += 1
             if key is not None:
                 previous = key
@@ -153,6 +163,13 @@ class Collector:
                 explained = explained or spec.outcome == "failed"
             if not explained and entry.severity == ERROR and not noisy:
                 self._unexplained_error(entry, order, name, source.group)
+        last_time = reader.last_time(source) if scanned else None
+        if last_time is not None:
+            # The end of the logs is the latest record time; here, the file's last record.
+            self._seq += 1
+            order = (max(previous, sort_key(last_time)), self._seq)
+            if order > self.latest_order:
+                self.latest_order = order
 
     def _unexplained_error(self, entry: Entry, order: tuple, log: str, group: str) -> None:
         for code in find_codes(entry.message):

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 
 try:  # the regex parser moved in Python 3.11; both expose the same parse tree
     import re._parser as _sre_parse
-    from re._constants import BRANCH, LITERAL, SUBPATTERN
+    from re._constants import ASSERT, BRANCH, LITERAL, SUBPATTERN
 except ImportError:  # pragma: no cover - Python 3.10 and older
     import sre_parse as _sre_parse
-    from sre_constants import BRANCH, LITERAL, SUBPATTERN
+    from sre_constants import ASSERT, BRANCH, LITERAL, SUBPATTERN
 
 MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
 
@@ -60,23 +60,21 @@ def _best_requirement(items) -> list[str] | None:
 
 
 def _literal_alternatives(op, value) -> list[str] | None:
-    """For `(?:a|b|c)` groups: the leading literal text of each alternative."""
+    """For groups, alternations and lookarounds: texts one of which any match contains."""
     if op is SUBPATTERN:
         body = list(value[-1])
         if len(body) == 1:
             return _literal_alternatives(*body[0])
         return _best_requirement(body)
+    if op is ASSERT:  # (?=...) or (?<=...): its text is in the searched string too
+        return _best_requirement(list(value[1]))
     if op is BRANCH:
-        texts = []
+        texts: list[str] = []
         for branch in value[1]:
-            prefix = []
-            for inner_op, inner_value in branch:
-                if inner_op is not LITERAL:
-                    break
-                prefix.append(chr(inner_value))
-            if not prefix:
+            required = _best_requirement(list(branch))
+            if not required:
                 return None
-            texts.append("".join(prefix))
+            texts += required
         return texts
     return None
 
@@ -99,3 +97,17 @@ def _trie_pattern(node: dict) -> str:
         return ""  # a whole word ends here: finding it is enough, longer words add nothing
     branches = [re.escape(char) + _trie_pattern(child) for char, child in sorted(node.items())]
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def literal_finder(texts: Iterable[str]):
+    """A search over bytes for any of `texts`, ignoring case, or None without google-re2.
+
+    Python's re scans at a few tens of MB/s, too slow to run over whole logs; re2 runs a
+    DFA at hundreds. Without re2 the callers parse every record instead.
+    """
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - re2 is a declared dependency
+        return None
+    alternatives = b"|".join(re.escape(text.encode()) for text in sorted(set(texts)))
+    return re2.compile(b"(?i)(?:" + alternatives + b")")

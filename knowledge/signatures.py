@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass
 
 from .kb import KnowledgeBase, LogInfo, Signature
-from .prefilter import required_literals, trie_regex
+from .prefilter import literal_finder, required_literals, trie_regex
+
+# The text that marks a CMTrace error record: those are read too (unexplained errors).
+ERROR_RECORD = '" type="3"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,20 @@ class LogMatcher:
     def __init__(self, signatures: list[CompiledSignature]):
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
+        self._always_at = {i for i, s in enumerate(signatures) if s.literals is None}
+        # Each required text, and the signatures (by position) that require it.
+        self._users: dict[str, list[int]] = {}
+        for index, compiled in enumerate(signatures):
+            for text in compiled.literals or ():
+                self._users.setdefault(text, []).append(index)
+        self._texts = tuple(self._users)
         self.prefilter = trie_regex(text for s in signatures for text in (s.literals or ()))
+        # For whole files: finds the records that any signature could match, or that are
+        # errors. None when some signature has no required text (it must see every record).
+        self.finder = None
+        if not self.always:
+            texts = {text for s in signatures for text in s.literals}
+            self.finder = literal_finder([*texts, ERROR_RECORD])
 
     def matches(self, message: str):
         """(signature, match) for every signature that matches the message."""
@@ -37,11 +53,9 @@ class LogMatcher:
         if self.prefilter is not None:
             lowered = message.lower()
             if self.prefilter.search(lowered) is not None:
-                candidates = [
-                    s
-                    for s in self.signatures
-                    if s.literals is None or any(text in lowered for text in s.literals)
-                ]
+                # One substring test per text (a C loop), not one generator per signature.
+                found = {i for text in self._texts if text in lowered for i in self._users[text]}
+                candidates = [self.signatures[i] for i in sorted(found | self._always_at)]
         for compiled in candidates:
             match = compiled.regex.search(message)
             if match is not None:

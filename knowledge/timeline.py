@@ -27,7 +27,14 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import detect_format, parse_entries
+from .formats import (
+    FileFacts,
+    Finder,
+    detect_format,
+    fast_candidates,
+    fast_facts,
+    parse_entries,
+)
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
@@ -105,16 +112,14 @@ class _FileTally:
     entries: int = 0
     errors: int = 0
     warnings: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    first_key: datetime | None = None
-    last_key: datetime | None = None
+    first: datetime | None = None  # time of the first timed record, in file order
+    last: datetime | None = None  # time of the last timed record
     aware: int = 0
     inferred: int = 0
     naive: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def count(self, entry: Entry, key: datetime | None, inferred: bool) -> None:
+    def count(self, entry: Entry, inferred: bool) -> None:
         self.entries += 1
         if entry.severity == ERROR:
             self.errors += 1
@@ -128,10 +133,26 @@ class _FileTally:
             self.aware += 1
         else:
             self.naive += 1
-        if self.first_key is None or key < self.first_key:
-            self.first_key, self.first = key, entry.time
-        if self.last_key is None or key > self.last_key:
-            self.last_key, self.last = key, entry.time
+        if self.first is None:
+            self.first = entry.time
+        self.last = entry.time
+
+    def take(self, facts: FileFacts, lend_zone) -> None:
+        """The facts counted from the bytes: all times of such a file have a zone, or none.
+
+        `lend_zone` makes an entry's local time UTC where the upload reveals the zone
+        (it returns whether it did), as `LogReader.file_entries` does per entry.
+        """
+        self.entries, self.errors, self.warnings = facts.entries, facts.errors, facts.warnings
+        if facts.first is None or facts.last is None:
+            return
+        if facts.local:
+            inferred = lend_zone(facts.first)
+            lend_zone(facts.last)
+            self.inferred, self.naive = (1, 0) if inferred else (0, 1)
+        else:
+            self.aware = facts.zoned
+        self.first, self.last = facts.first.time, facts.last.time
 
     def report(self, rotated_into: str | None, log_name: str | None) -> FileReport:
         if self.aware + self.inferred + self.naive == 0:
@@ -224,10 +245,59 @@ class LogReader:
                     )
                     inferred = True
                 key = sort_key(when)
-                tally.count(entry, key, inferred)
+                tally.count(entry, inferred)
                 yield key, entry
         if tally.naive and bias_for is None:
             tally.notes.append(self._local_time_note())
+
+    def read_facts(self, source: LogSource) -> None:
+        """One file's facts: counted from its bytes where the format allows, else per entry."""
+        if not self.fast_facts(source):
+            for _ in self.file_entries(source):
+                pass
+
+    def fast_facts(self, source: LogSource, exact_lines: bool = False) -> bool:
+        """Collects one file's facts from its bytes; False when it needs `file_entries`.
+
+        With `exact_lines`, True also promises that `candidate_entries` can read the file.
+        """
+        fmt, encoding = self.formats[source.path]
+        with source.open() as binary:
+            facts = fast_facts(fmt, binary, source.path, encoding, exact_lines)
+        if facts is None:
+            return False
+        tally = _FileTally(source, fmt, encoding)
+        tally.take(facts, self._lend_zone)
+        if tally.naive and self._bias_for is None:
+            tally.notes.append(self._local_time_note())
+        self._tallies[source.path] = tally
+        return True
+
+    def candidate_entries(
+        self, source: LogSource, finder: Finder
+    ) -> Iterator[tuple[datetime | None, Entry]]:
+        """(sort key, entry) for the entries `finder` hits, of a file `fast_facts` took.
+
+        The times get the upload's zone the way `file_entries` gives it.
+        """
+        fmt, _ = self.formats[source.path]
+        with source.open() as binary:
+            for entry in fast_candidates(fmt, binary, source.path, finder):
+                self._lend_zone(entry)
+                yield sort_key(entry.time), entry
+
+    def last_time(self, source: LogSource) -> datetime | None:
+        """The time of the last timed entry of a file already read."""
+        tally = self._tallies.get(source.path)
+        return tally.last if tally else None
+
+    def _lend_zone(self, entry: Entry) -> bool:
+        """Makes a local time UTC with the upload's zone, if known; whether it did."""
+        when = entry.time
+        if when is None or when.tzinfo is not None or self._bias_for is None:
+            return False
+        entry.time = (when + timedelta(minutes=self._bias_for(when))).replace(tzinfo=UTC)
+        return True
 
     def _local_time_note(self) -> str:
         if self.zones.observations and not self.zones.consistent:
@@ -293,6 +363,5 @@ def read_report(path: Path) -> ReadReport:
         reader = LogReader(upload)
         for group in reader.groups():
             for source in group:
-                for _ in reader.file_entries(source):
-                    pass
+                reader.read_facts(source)
         return reader.report(_catalogue_name)

@@ -12,10 +12,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..models import FORMATS, Entry
-from . import cbs, cmtrace, cmtrace_copy, simple, text, wulog, wulog_etw
+from . import (
+    cbs,
+    cmtrace,
+    cmtrace_copy,
+    cmtrace_scan,
+    line_scan,
+    simple,
+    text,
+    wulog,
+    wulog_etw,
+)
+from .cmtrace_scan import FileFacts, Finder
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -96,3 +107,26 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     except KeyError:
         raise ValueError(f"unknown log format {fmt!r}; expected one of {FORMATS}") from None
     return parser(text, path)
+
+
+# Formats whose per-file facts can be counted from the bytes, and their candidate finders.
+_BYTE_SCANS = {
+    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.candidates),
+    "wulog-etw": (line_scan.fast_facts, line_scan.candidates),
+}
+
+
+def fast_facts(
+    fmt: str, binary: BinaryIO, path: str, encoding: str, exact_lines: bool = False
+) -> FileFacts | None:
+    """A file's facts without parsing every record, or None when it must be parsed.
+
+    With `exact_lines`, None also when `fast_candidates` could not number lines exactly.
+    """
+    scan = _BYTE_SCANS.get(fmt)
+    return scan[0](binary, path, encoding, exact_lines) if scan else None
+
+
+def fast_candidates(fmt: str, binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
+    """The entries in which `finder` matches, for a file `fast_facts` took (exact_lines)."""
+    return _BYTE_SCANS[fmt][1](binary, path, finder)

@@ -1,0 +1,164 @@
+"""The per-file facts counted from bytes equal the ones the record parser gives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from knowledge.archive import open_upload
+from knowledge.decoding import MAX_LINE
+from knowledge.formats import fast_facts
+from knowledge.timeline import LogReader
+from tests.logbuilder import Line, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
+
+EXAMPLE_ZIP = Path(__file__).resolve().parent.parent / "examples" / "ccm-logs-example.zip"
+MORNING = datetime(2024, 3, 5, 8, 0, 0)
+
+
+def _lines(count: int, every: int = 7) -> list[Line]:
+    when = [MORNING + timedelta(seconds=n) for n in range(count)]
+    return [
+        Line(f"step {n} done", when[n], "ScanAgent", 3 if n % every == 0 else 1)
+        for n in range(count)
+    ]
+
+
+def _reports(path: Path):
+    """(facts from the record parser, facts from the fast path, files that took it)."""
+    with open_upload(path) as upload:
+        slow = LogReader(upload)
+        for source in upload.sources:
+            for _ in slow.file_entries(source):
+                pass
+        fast = LogReader(upload)
+        counted = []
+        for source in upload.sources:
+            fast.read_facts(source)
+            fmt, encoding = fast.formats[source.path]
+            with source.open() as binary:
+                if fast_facts(fmt, binary, source.path, encoding) is not None:
+                    counted.append(source.path)
+        return slow.report().files, fast.report().files, counted
+
+
+def _assert_same(path: Path) -> list[str]:
+    slow, fast, counted = _reports(path)
+    assert [f.model_dump() for f in fast] == [f.model_dump() for f in slow]
+    return counted
+
+
+MULTI_LINE = (
+    '<![LOG[Instance of CCM_X\r\n{\r\n  Name = "a">\r\n}\r\n]LOG]!><time="08:00:09.000+240" '
+    'date="03-05-2024" component="X" context="" type="2" thread="1" file="x.cpp:1">\r\n'
+)
+
+CASES = {
+    "plain": cmtrace_log(_lines(50)),
+    "lf-endings": cmtrace_log(_lines(50)).replace("\r\n", "\n"),
+    "multi-line record": cmtrace_log(_lines(5)) + MULTI_LINE + cmtrace_log(_lines(5)),
+    "no bias": cmtrace_log(_lines(20), bias=None),
+    "two biases": cmtrace_log(_lines(10), bias=300) + cmtrace_log(_lines(10), bias=240),
+    "stray line": cmtrace_log(_lines(5)) + "someone typed this\r\n" + cmtrace_log(_lines(5)),
+    "blank line between": cmtrace_log(_lines(5)) + "\r\n" + cmtrace_log(_lines(5)),
+    "trailing blank lines": cmtrace_log(_lines(5)) + "\r\n\r\n",
+    "no final line break": cmtrace_log(_lines(5)).rstrip("\r\n"),
+    "type in a message": cmtrace_log(
+        [Line('<Prop type="3" thread="9"/>', MORNING, "X"), *_lines(5)]
+    ),
+    "type last": cmtrace_log(_lines(5)).replace(
+        'type="3" thread="4242" file="agent.cpp:100"', 'thread="4242" file="agent.cpp:100" type="3"'
+    ),
+    "two records on a line": cmtrace_log(_lines(3)).replace("\r\n", "", 1),
+    "cut record": cmtrace_log(_lines(3)) + "<![LOG[half a record\r\n" + cmtrace_log(_lines(3)),
+    "bad time first": cmtrace_record(Line("x", MORNING, "X")).replace('date="03', 'date="13')
+    + "\r\n"
+    + cmtrace_log(_lines(4)),
+    "long line": cmtrace_log([Line("x" * (MAX_LINE + 10), MORNING, "X", 3), *_lines(3)]),
+    "out of order": cmtrace_log(list(reversed(_lines(9)))),
+    "empty": "",
+    "wulog-etw": wulog_etw(_lines(40)),
+    "wulog-etw odd lines": "Header line\r\n\r\n   \r\n"
+    + wulog_etw(_lines(5))
+    + "2024/03/05 08:00:09.1234567 3696  4242  Agent           *FAILED* x *FAILED*\r\n"
+    + "2024/13/05 08:00:09.1234567 3696  4242  Agent           bad date\r\n"
+    + "trailing note\r\n",
+    "wulog-etw no final break": wulog_etw(_lines(5)).rstrip("\r\n"),
+    "wulog-etw lone CR": wulog_etw(_lines(5)).replace("\r\n", "\r", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fast_facts_match_the_record_parser(tmp_path, case):
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"WUAHandler.log": CASES[case]}))
+    _assert_same(path)
+
+
+def test_regular_files_take_the_fast_path(tmp_path):
+    path = tmp_path / "logs.zip"
+    files = {name: CASES[name] for name in ("plain", "lf-endings", "multi-line record")}
+    path.write_bytes(zip_bytes({f"{n}.log": text for n, text in files.items()}))
+    assert len(_assert_same(path)) == 3
+
+
+def test_windows_update_log_borrows_the_cmtrace_zone_on_both_paths(tmp_path):
+    path = tmp_path / "logs.zip"
+    files = {"WUAHandler.log": CASES["plain"], "WindowsUpdate.log": CASES["wulog-etw odd lines"]}
+    path.write_bytes(zip_bytes(files))
+    assert len(_assert_same(path)) == 2
+
+
+def test_the_example_zip_reads_the_same_both_ways():
+    assert _assert_same(EXAMPLE_ZIP)
+
+
+def test_the_corpus_reads_the_same_both_ways(corpus_dir):
+    for upload in sorted(p for p in corpus_dir.iterdir() if p.is_dir() or p.suffix == ".zip"):
+        _assert_same(upload)
+
+
+def test_every_signature_names_text_its_matches_must_contain():
+    """The chunk scan finds candidate records by these texts; a signature without any
+    would need every record parsed."""
+    from knowledge.kb import kb
+    from knowledge.prefilter import required_literals
+
+    assert [s.id for s in kb().signatures if required_literals(s.pattern) is None] == []
+
+
+def test_literals_are_found_inside_lookbehinds_and_every_branch():
+    from knowledge.prefilter import required_literals
+
+    assert required_literals(r"8[0-9a-f]{7}(?:(?<=with error = 0x)|(?<=hr is ))") == {
+        "with error = 0x",
+        "hr is ",
+    }
+    assert required_literals(r"Cancelled by job|(?:x\d)?Status = Error") == {
+        "cancelled by job",
+        "status = error",
+    }
+    assert required_literals(r"Done|(?:x\d)?") is None
+
+
+def _diagnosis_both_ways(path: Path, monkeypatch):
+    from knowledge.api import diagnose_path
+    from knowledge.timeline import LogReader as Reader
+
+    fast = diagnose_path(path).model_dump()
+    monkeypatch.setattr(Reader, "fast_facts", lambda *_args, **_kw: False)
+    slow = diagnose_path(path).model_dump()
+    return fast, slow
+
+
+def test_the_example_zip_is_diagnosed_the_same_both_ways(monkeypatch):
+    fast, slow = _diagnosis_both_ways(EXAMPLE_ZIP, monkeypatch)
+    assert fast == slow
+
+
+def test_the_corpus_is_diagnosed_the_same_both_ways(corpus_dir, monkeypatch):
+    for upload in sorted(p for p in corpus_dir.iterdir() if p.is_dir() or p.suffix == ".zip"):
+        fast, slow = _diagnosis_both_ways(upload, monkeypatch)
+        assert fast == slow, upload.name
+        monkeypatch.undo()
