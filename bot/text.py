@@ -155,15 +155,7 @@ def render_stages() -> str:
 
 
 def render_steps(name: str) -> str:
-    knowledge = kb()
-    key = name.strip().lower()
-    procedure_id = knowledge.stages[key].procedure if key in knowledge.stages else key
-    procedure = knowledge.procedures.get(procedure_id)
-    if procedure is None:
-        raise InputError(
-            f"no stage or procedure named '{name}'; stages: {', '.join(STAGE_IDS)}; "
-            f"procedures: {', '.join(knowledge.procedures)}"
-        )
+    procedure = kb().procedure_for(name)
     out = [f"{procedure.title} (stage: {procedure.stage})", _wrap(f"source: {procedure.source}")]
     if procedure.note:
         out.append(_wrap(procedure.note))

@@ -25,7 +25,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from knowledge.errors import InputError
 from knowledge.kb import kb
 from knowledge.models import STAGE_IDS, Diagnosis, ErrorInfo
 
@@ -345,14 +344,7 @@ def stages_message() -> Message:
 
 def steps_message(name: str) -> Message:
     """The troubleshooting procedure of a stage (or a procedure id). Raises InputError."""
-    knowledge = kb()
-    key = name.strip().lower()
-    procedure_id = knowledge.stages[key].procedure if key in knowledge.stages else key
-    procedure = knowledge.procedures.get(procedure_id)
-    if procedure is None:
-        raise InputError(
-            f"there is no stage called {name.strip()!r}; the stages are: {', '.join(STAGE_IDS)}"
-        )
+    procedure = kb().procedure_for(name)
     blocks: list[Block] = [
         _header(procedure.title),
         _context(f"Stage `{procedure.stage}` · source: {escape(procedure.source)}"),

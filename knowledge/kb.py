@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from .errors import InputError
 from .models import STAGE_IDS, StageId
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -173,6 +174,18 @@ class KnowledgeBase(BaseModel):
 
     def stage_title(self, stage: str | None) -> str | None:
         return self.stages[stage].title if stage in self.stages else None
+
+    def procedure_for(self, name: str) -> Procedure:
+        """The procedure of a stage id (`scan`) or a procedure id (`scan-fails`)."""
+        key = name.strip().lower()
+        procedure_id = self.stages[key].procedure if key in self.stages else key
+        procedure = self.procedures.get(procedure_id)
+        if procedure is None:
+            raise InputError(
+                f"no stage or procedure named '{name.strip()}'; stages: "
+                f"{', '.join(self.stages)}; procedures: {', '.join(self.procedures)}"
+            )
+        return procedure
 
     def step_text(self, ref: StepRef) -> tuple[str, str]:
         """(text, source) of a procedure step, source naming it for a person."""
