@@ -20,6 +20,7 @@ from tests.scenarios import (
     UPDATE_A,
     Logs,
     Scenario,
+    _dts_error,
     healthy_until,
     scan_ok,
 )
@@ -198,3 +199,17 @@ def test_policy_arriving_late_is_healthy(tmp_path):
     diagnosis = _diagnose(logs.files(), tmp_path)
     assert diagnosis.verdict == "healthy"
     assert _ledger(diagnosis)["policy"] == "ok"
+
+
+def test_a_policy_download_after_a_content_404_does_not_mend_it(tmp_path):
+    """DataTransferService.log also carries the hourly policy downloads: their success lines
+    show transfers work, not that the update content arrived."""
+    logs = healthy_until(5)
+    logs.add("DataTransferService.log", 12, _dts_error("0x80190194", 1), 2)
+    logs.add(
+        "DataTransferService.log",
+        40,
+        "DTSJob {6E7F8A9B-0C1D-4E2F-8A3B-4C5D6E7F8A9B} successfully completed download.",
+    )
+    diagnosis = _diagnose(logs.files(), tmp_path)
+    assert (diagnosis.stage, diagnosis.cause) == ("download", "download.http_404")
