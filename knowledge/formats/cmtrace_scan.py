@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TextIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..errors import InputError
@@ -90,10 +90,28 @@ def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
     Only for a file that `fast_facts` accepted with exact_lines: its checks are what
     make these the same entries the record parser yields for those records.
     """
+    # Whole records one after another are CMTrace text too: one parse for them all.
+    return parse_hits(_regions(binary), finder, b"\n" + _OPEN, cmtrace.parse, path)
+
+
+def parse_hits(
+    regions: Iterator[tuple[bytes, int]],
+    finder: Finder,
+    boundary: bytes,
+    parse: Callable[[TextIO, str], Iterator[Entry]],
+    path: str,
+) -> Iterator[Entry]:
+    """Parse only the units (records or lines) of each region in which `finder` matches.
+
+    A unit starts after `boundary`'s first byte (a line break) and runs to the next one;
+    the found units, one after another, are still text of the same format, so one call
+    of the format's parser reads them all and their line numbers come from counting
+    line breaks between them.
+    """
     lines = 0  # line breaks before the current region
-    for buffer, end in _regions(binary):
-        spans: list[bytes] = []
-        starts: list[int] = []  # the line each found record starts on
+    for buffer, end in regions:
+        units: list[bytes] = []
+        starts: list[int] = []  # the line each found unit starts on
         counted = 0  # line breaks are counted up to here
         pos = 0
         while pos < end:
@@ -101,20 +119,18 @@ def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
             if found is None:
                 break
             hit = found.start()
-            start = buffer.rfind(b"\n" + _OPEN, 0, hit + 1) + 1
-            stop = buffer.find(b"\n" + _OPEN, hit, end) + 1 or end
+            start = buffer.rfind(boundary, 0, hit + 1) + 1
+            stop = buffer.find(boundary, hit, end) + 1 or end
             lines += buffer.count(b"\n", counted, start)
             counted = start
-            spans.append(buffer[start:stop])
+            units.append(buffer[start:stop])
             starts.append(lines + 1)
             pos = stop
         lines += buffer.count(b"\n", counted, end)
-        if not spans:
+        if not units:
             continue
-        # Whole records one after another are CMTrace text too: one parse for them all.
-        text = io.StringIO(decode_bytes(b"".join(spans)), newline="")
-        entries = list(cmtrace.parse(text, path))
-        if len(entries) != len(spans):
+        entries = list(parse(io.StringIO(decode_bytes(b"".join(units)), newline=""), path))
+        if len(entries) != len(units):
             raise InputError(f"{path} changed while it was being read; send it again")
         for entry, line in zip(entries, starts, strict=True):
             entry.line = line

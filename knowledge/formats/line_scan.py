@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..decoding import MAX_LINE, decode_bytes
-from ..errors import InputError
 from ..models import Entry
 from . import wulog_etw
-from .cmtrace_scan import FileFacts, Finder
+from .cmtrace_scan import FileFacts, Finder, parse_hits
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -80,33 +79,7 @@ _LOOK_FOR_TIME = 1000
 
 def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
     """The entries of the lines in which `finder` matches, for a file `fast_facts` took."""
-    number = 0  # line breaks before the current region
-    for buffer, end in _regions(binary):
-        found: list[bytes] = []
-        starts: list[int] = []
-        counted = 0
-        pos = 0
-        while pos < end:
-            hit = finder.search(buffer, pos, end)
-            if hit is None:
-                break
-            start = buffer.rfind(b"\n", 0, hit.start()) + 1
-            stop = buffer.find(b"\n", hit.start(), end) + 1 or end
-            number += buffer.count(b"\n", counted, start)
-            counted = start
-            found.append(buffer[start:stop].rstrip(b"\r\n"))
-            starts.append(number + 1)
-            pos = stop
-        number += buffer.count(b"\n", counted, end)
-        if not found:
-            continue
-        text = io.StringIO(decode_bytes(b"\n".join(found)), newline="")
-        entries = list(wulog_etw.parse(text, path))
-        if len(entries) != len(found):
-            raise InputError(f"{path} changed while it was being read; send it again")
-        for entry, line in zip(entries, starts, strict=True):
-            entry.line = line
-        yield from entries
+    return parse_hits(_regions(binary), finder, b"\n", wulog_etw.parse, path)
 
 
 def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
