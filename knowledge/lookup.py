@@ -488,30 +488,18 @@ def lookup_error(text: str) -> ErrorInfo:
     code = f"0x{value:08X}"
     family = describe_family(value)
     entry = load_error_codes().get(code)
-    if entry is not None:
-        return ErrorInfo(
-            code=code,
-            known=True,
-            symbol=entry.symbol,
-            decimal=to_signed(code),
-            unsigned=value,
-            stage=entry.stage,
-            meaning=entry.meaning,
-            next_step=entry.next_step,
-            family=family.name,
-            source=entry.source,
-            routine=entry.routine,
-            cause=entry.cause,
-        )
+    described = entry or family  # our table first; what the code's range says otherwise
     return ErrorInfo(
         code=code,
-        known=False,
-        symbol=family.symbol,
+        known=entry is not None,
+        symbol=described.symbol,
         decimal=to_signed(code),
         unsigned=value,
-        stage=family.stage,
-        meaning=family.meaning,
-        next_step=family.next_step,
+        stage=described.stage,
+        meaning=described.meaning,
+        next_step=described.next_step,
         family=family.name,
-        source=family.source,
+        source=described.source,
+        routine=entry.routine if entry else False,
+        cause=entry.cause if entry else None,
     )
