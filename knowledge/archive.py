@@ -582,15 +582,21 @@ class _Collector:
         self.seen_paths.add(key)
         return True
 
-    def admit_log(self, path: str, size: int, opener: Callable[[], BinaryIO]) -> None:
-        name = PurePosixPath(path).name
+    def admit_size(self, path: str, size: int) -> bool:
+        """Skip an empty or oversized member; otherwise count it against the total."""
         if size == 0:
             self.skip(path, "empty file")
-            return
+            return False
         if size > self.limits.max_member_uncompressed:
             self.skip(path, _over_size_reason(size, self.limits.max_member_uncompressed))
-            return
+            return False
         self.reserve(size)
+        return True
+
+    def admit_log(self, path: str, size: int, opener: Callable[[], BinaryIO]) -> None:
+        name = PurePosixPath(path).name
+        if not self.admit_size(path, size):
+            return
         group, rank = log_rotation(name)
         self.upload.sources.append(
             LogSource(
@@ -681,13 +687,8 @@ class _Collector:
             self.admit_log(path, info.file_size, opener)
 
     def extract_nested_zip(self, opener, size: int, path: str, depth: int) -> None:
-        if size == 0:
-            self.skip(path, "empty file")
+        if not self.admit_size(path, size):
             return
-        if size > self.limits.max_member_uncompressed:
-            self.skip(path, _over_size_reason(size, self.limits.max_member_uncompressed))
-            return
-        self.reserve(size)
         # zipfile needs to seek, and seeking inside a packed member means unpacking it
         # again from the start, so the nested zip is copied (capped) to a file of ours.
         scratch = self.upload._scratch_file()
