@@ -43,7 +43,7 @@ from .models import (
     iso_time,
 )
 from .signatures import SignatureSet
-from .timeline import LogReader, sort_key
+from .timeline import LogReader, catalogue_name, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).
@@ -665,13 +665,8 @@ def diagnose_upload(
                 done += 1
                 if progress is not None:
                     progress(Progress(done, total, source.path, collector.earliest_failed_stage()))
-        report = reader.report(lambda name, fmt: _catalogue(signatures, name, fmt))
+        report = reader.report(catalogue_name)
     return assemble(collector, report, knowledge, description)
-
-
-def _catalogue(signatures: SignatureSet, name: str, fmt: str) -> str | None:
-    info = signatures.identify(name, fmt)
-    return info.name if info else None
 
 
 _SIGNATURE_SETS: dict[int, SignatureSet] = {}

@@ -350,7 +350,8 @@ class LogReader:
         return ReadReport(files=files, skipped=list(self.upload.skipped), notes=notes)
 
 
-def _catalogue_name(file_name: str, fmt: str) -> str | None:
+def catalogue_name(file_name: str, fmt: str) -> str | None:
+    """The catalogue name of a file (WUAHandler.log), by its name or else its format."""
     from .kb import kb
 
     info = kb().log_for_file(file_name, fmt)
@@ -364,4 +365,4 @@ def read_report(path: Path) -> ReadReport:
         for group in reader.groups():
             for source in group:
                 reader.read_facts(source)
-        return reader.report(_catalogue_name)
+        return reader.report(catalogue_name)
