@@ -26,6 +26,7 @@ from pathlib import Path
 from .api import Progress, ProgressCallback
 from .archive import open_upload
 from .codes import find_codes
+from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
 from .models import (
     ERROR,
@@ -42,7 +43,7 @@ from .models import (
     UpdateProgress,
     iso_time,
 )
-from .signatures import SignatureSet
+from .signatures import LogMatcher, SignatureSet
 from .timeline import LogReader, catalogue_name, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
@@ -56,6 +57,7 @@ _NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
 MAX_EVIDENCE = 10
 FEW_STAGES = 3  # a healthy verdict on fewer stages than this asks for the rest of the logs
 MAX_TRACKED_UPDATES = 500
+MAX_UPDATES_PER_FINDING = 50
 _WUA_PREFIXES = ("0x8024", "0x0024")
 _CBS_PREFIXES = ("0x800F", "0x80073")
 
@@ -81,143 +83,281 @@ class Finding:
     codes: list[str] = field(default_factory=list)
     updates: set[str] = field(default_factory=set)
 
-    def add(self, entry: Entry, order: tuple, update: str | None, codes: list[str]) -> None:
-        self.count += 1
-        if order >= self.last_order:
-            self.last, self.last_order = entry, order
-        if order < self.first_order:
-            self.first, self.first_order = entry, order
-        for code in codes:
-            if code not in self.codes:
-                self.codes.append(code)
-        if update and len(self.updates) < 50:
-            self.updates.add(update.lower())
-
 
 @dataclass
 class _UpdateTrack:
+    """How far one update got, over every file read so far."""
+
     furthest: int = -1
     failed: dict[str, tuple[tuple, str | None]] = field(default_factory=dict)
     succeeded_after: dict[str, tuple] = field(default_factory=dict)
 
 
-class Collector:
-    """Turns the stream of entries into findings; memory stays bounded by the signatures."""
+@dataclass
+class _FileTrack:
+    """How far one update got in one file: marks, ordered when the file is merged."""
 
-    def __init__(self, knowledge: KnowledgeBase, signatures: SignatureSet):
-        self.kb = knowledge
-        self.signatures = signatures
-        self.findings: dict[str, Finding] = {}
-        self.updates: dict[str, _UpdateTrack] = {}
-        self.latest_order: tuple = (datetime.min, 0)
-        self._seq = 0
+    furthest: int = -1
+    failed: dict[str, tuple[tuple, str | None]] = field(default_factory=dict)  # mark, code
+    succeeded: dict[str, tuple] = field(default_factory=dict)  # the latest success's mark
 
-    def observe_file(self, reader: LogReader, source, fmt: str) -> None:
-        info = self.signatures.identify(source.name, fmt)
-        by_name = info is not None
-        file_sigs = self.signatures.for_log(info)
-        log_name = info.name if info else source.name
-        noisy = fmt in _NOISY_FORMATS
-        previous = datetime.min
-        # Where the bytes allow, the file's facts are counted first, and then only the
-        # records a signature could match, or errors, are parsed (formats/cmtrace_scan.py).
-        scanned = (
-            by_name and file_sigs.finder is not None and reader.fast_facts(source, exact_lines=True)
-        )
-        stream = (
-            reader.candidate_entries(source, file_sigs.finder)
-            if scanned
-            else reader.file_entries(source)
-        )
-        for key, entry in stream:
-            self._seq += 1
-            if key is not None:
-                previous = key
-            order = (previous, self._seq)
-            if order > self.latest_order:
-                self.latest_order = order
-            if by_name:
-                sigs, name = file_sigs, log_name
+
+@dataclass
+class _Partial:
+    """The hits of one signature (or one unexplained error shape) in one file.
+
+    `first` and `last` are marks of the file's first and last hit (see FileFold): only
+    these two are ever parsed into entries and timed.
+    """
+
+    key: str
+    stage: str
+    outcome: str
+    cause: str | None
+    strength: float
+    title: str
+    log: str
+    first: tuple
+    last: tuple
+    count: int = 0
+    codes: list[str] = field(default_factory=list)
+    updates: dict[str, None] = field(default_factory=dict)
+
+
+# The time of a mark that is read from its unit only when the file is merged.
+LATER = None
+# An order after every record of a file: (time, file, line).
+_AFTER_ALL_LINES = 1 << 62
+
+
+class FileFold:
+    """What one file shows: its partial findings and update progress.
+
+    Inside one file, hits keep the order the log wrote them in; a hit is marked as
+    (unit, time key or LATER, line), where the unit is an entry or a scanner hit not yet
+    parsed. Across files, `Collector.merge` orders marks by (time, file index, line):
+    the time of an untimed entry is that of the last timed one before it in its file.
+    """
+
+    def __init__(self, index: int, group: str, entry_of, time_of=None):
+        self.index = index
+        self.group = group
+        self.entry_of = entry_of  # unit -> Entry
+        self.time_of = time_of  # unit -> sort key, for marks timed LATER
+        self.partials: dict[str, _Partial] = {}
+        self.updates: dict[str, _FileTrack] = {}
+        self.latest: tuple = (datetime.min, index, 0)
+
+    def record(self, key, stage, outcome, cause, strength, title, log, mark, update, codes):
+        partial = self.partials.get(key)
+        if partial is None:
+            partial = self.partials[key] = _Partial(
+                key, stage, outcome, cause, strength, title, log, mark, mark
+            )
+        partial.count += 1
+        partial.last = mark
+        for code in codes:
+            if code not in partial.codes:
+                partial.codes.append(code)
+        if update:
+            update = update.lower()
+            if len(partial.updates) < MAX_UPDATES_PER_FINDING:
+                partial.updates[update] = None
+            track = self.updates.get(update)
+            if track is None:
+                if len(self.updates) >= MAX_TRACKED_UPDATES:
+                    return
+                track = self.updates[update] = _FileTrack()
+            track.furthest = max(track.furthest, STAGE_ORDER[stage])
+            if outcome == "failed":
+                track.failed[stage] = (mark, codes[0] if codes else None)
             else:
-                found, sigs = self.signatures.for_component(entry.component)
-                name = found or log_name
-            explained = False
-            message = entry.message
-            for compiled, match in sigs.matches(message):
-                spec = compiled.spec
-                update = match.group("update") if compiled.names_update else None
-                codes = find_codes(message) if spec.outcome == "failed" else []
-                self._record(
-                    f"{spec.id}|{source.group}",
-                    spec.stage,
-                    spec.outcome,
-                    spec.cause,
-                    spec.strength,
-                    spec.title or spec.id,
-                    name,
-                    entry,
-                    order,
-                    update,
-                    codes,
-                )
-                explained = explained or spec.outcome == "failed"
-            if not explained and entry.severity == ERROR and not noisy:
-                self._unexplained_error(entry, order, name, source.group)
-        last_time = reader.last_time(source) if scanned else None
-        if last_time is not None:
-            # The end of the logs is the latest record time; here, the file's last record.
-            self._seq += 1
-            order = (max(previous, sort_key(last_time)), self._seq)
-            if order > self.latest_order:
-                self.latest_order = order
+                track.succeeded[stage] = mark
 
-    def _unexplained_error(self, entry: Entry, order: tuple, log: str, group: str) -> None:
-        for code in find_codes(entry.message):
-            known = self.kb.codes.get(code)
+    def order(self, mark: tuple) -> tuple:
+        """(time, file index, line) of a mark."""
+        unit, when, line = mark
+        if when is LATER:
+            when = self.time_of(unit) or datetime.min
+        return (when, self.index, line)
+
+    def signature_hits(self, sigs: LogMatcher, message: str, mark: tuple, log: str) -> bool:
+        """Records every signature of `sigs` that matches; whether one was a failure."""
+        explained = False
+        for compiled, match in sigs.matches(message):
+            explained = self.found(compiled, match, message, mark, log) or explained
+        return explained
+
+    def found(self, compiled, match, message: str, mark: tuple, log: str) -> bool:
+        """Records one signature's match; whether it was a failure."""
+        spec = compiled.spec
+        update = match.group("update") if compiled.names_update else None
+        codes = find_codes(message) if spec.outcome == "failed" else []
+        self.record(
+            f"{spec.id}|{self.group}",
+            spec.stage,
+            spec.outcome,
+            spec.cause,
+            spec.strength,
+            spec.title or spec.id,
+            log,
+            mark,
+            update,
+            codes,
+        )
+        return spec.outcome == "failed"
+
+    def unexplained_error(self, knowledge: KnowledgeBase, message: str, mark: tuple, log: str):
+        for code in find_codes(message):
+            known = knowledge.codes.get(code)
             if known is None or known.routine or known.stage is None:
                 continue
-            cause = known.cause if known.cause in self.kb.causes else None
-            if cause and self.kb.causes[cause].stage != known.stage:
+            cause = known.cause if known.cause in knowledge.causes else None
+            if cause and knowledge.causes[cause].stage != known.stage:
                 cause = None
             title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
-            self._record(
-                f"code:{code}|{group}|{_shape(entry.message)}",
+            self.record(
+                f"code:{code}|{self.group}|{_shape(message)}",
                 known.stage,
                 "failed",
                 cause,
                 UNEXPLAINED_ERROR_STRENGTH,
                 title,
                 log,
-                entry,
-                order,
+                mark,
                 None,
                 [code],
             )
 
-    def _record(
-        self, key, stage, outcome, cause, strength, title, log, entry, order, update, codes
-    ):
-        finding = self.findings.get(key)
-        if finding is None:
-            finding = Finding(
-                key, stage, outcome, cause, strength, title, log, entry, entry, order, order
-            )
-            self.findings[key] = finding
-        finding.add(entry, order, update, codes)
-        if update:
-            self._track_update(update.lower(), stage, outcome, order, codes)
 
-    def _track_update(self, update, stage, outcome, order, codes) -> None:
-        track = self.updates.get(update)
-        if track is None:
-            if len(self.updates) >= MAX_TRACKED_UPDATES:
-                return
-            track = self.updates[update] = _UpdateTrack()
-        track.furthest = max(track.furthest, STAGE_ORDER[stage])
-        if outcome == "failed":
-            track.failed[stage] = (order, codes[0] if codes else None)
-        else:
-            track.succeeded_after[stage] = max(order, track.succeeded_after.get(stage, order))
+class Collector:
+    """Turns the files of an upload into findings; memory stays bounded by the signatures.
+
+    Each file is read into a `FileFold` of its own, and the folds are merged in the
+    order the files were read: a fold can come from another process, and a file whose
+    one-pass scan finds it unusual is dropped and read again entry by entry.
+    """
+
+    def __init__(self, knowledge: KnowledgeBase, signatures: SignatureSet):
+        self.kb = knowledge
+        self.signatures = signatures
+        self.findings: dict[str, Finding] = {}
+        self.updates: dict[str, _UpdateTrack] = {}
+        self.latest_order: tuple = (datetime.min, -1, 0)
+
+    def read_file(self, reader: LogReader, source, index: int) -> FileFold:
+        """One file's fold: scanned in one pass where its format allows, else entry by entry."""
+        fmt, _ = reader.formats[source.path]
+        info = self.signatures.identify(source.name, fmt)
+        sigs = self.signatures.for_log(info)
+        if info is not None and sigs.scanner is not None:
+            fold = self._scan(reader, source, index, sigs, info.name, fmt in _NOISY_FORMATS)
+            if fold is not None:
+                return fold
+        return self._read_entries(reader, source, index, info, sigs, fmt in _NOISY_FORMATS)
+
+    def _scan(self, reader, source, index, sigs, log, noisy) -> FileFold | None:
+        with source.open() as binary:
+            scan = reader.file_scan(source, binary, sigs.scanner)
+            if scan is None:
+                return None
+            fold = FileFold(
+                index,
+                source.group,
+                lambda hit: reader.lend_zone(scan.entry(hit)),
+                lambda hit: sort_key(reader.utc(scan.time(hit))),
+            )
+            try:
+                for hits in scan.hits():
+                    for hit in hits:
+                        message = scan.message(hit)
+                        mark = (hit, LATER, hit.line)
+                        explained = False
+                        for compiled, match in sigs.matches(message, hit.texts):
+                            explained = fold.found(compiled, match, message, mark, log) or explained
+                        if not explained and not noisy and scan.is_error(hit):
+                            fold.unexplained_error(self.kb, message, mark, log)
+            except NotFast:
+                return None
+        reader.take_facts(source, scan.facts)
+        last_time = reader.last_time(source)
+        if last_time is not None:
+            # The end of the logs is the latest record time; here, the file's last record.
+            fold.latest = (sort_key(last_time), index, _AFTER_ALL_LINES)
+        return fold
+
+    def _read_entries(self, reader, source, index, info, file_sigs, noisy) -> FileFold:
+        fold = FileFold(index, source.group, lambda entry: entry)
+        log_name = info.name if info else source.name
+        previous = datetime.min
+        for key, entry in reader.file_entries(source):
+            if key is not None:
+                previous = key
+            order = (previous, index, entry.line)
+            if order > fold.latest:
+                fold.latest = order
+            if info is not None:
+                sigs, name = file_sigs, log_name
+            else:
+                found, sigs = self.signatures.for_component(entry.component)
+                name = found or log_name
+            message = entry.message
+            mark = (entry, previous, entry.line)
+            explained = fold.signature_hits(sigs, message, mark, name)
+            if not explained and entry.severity == ERROR and not noisy:
+                fold.unexplained_error(self.kb, message, mark, name)
+        return fold
+
+    def merge(self, fold: FileFold) -> None:
+        """Adds a file's fold; folds must come in the order their files were read."""
+        self.latest_order = max(self.latest_order, fold.latest)
+        entry_of, order = fold.entry_of, fold.order
+        for key, part in fold.partials.items():
+            first, last = entry_of(part.first[0]), entry_of(part.last[0])
+            first_order, last_order = order(part.first), order(part.last)
+            finding = self.findings.get(key)
+            if finding is None:
+                self.findings[key] = Finding(
+                    key,
+                    part.stage,
+                    part.outcome,
+                    part.cause,
+                    part.strength,
+                    part.title,
+                    part.log,
+                    first,
+                    last,
+                    first_order,
+                    last_order,
+                    part.count,
+                    list(part.codes),
+                    set(part.updates),
+                )
+                continue
+            finding.count += part.count
+            if last_order >= finding.last_order:
+                finding.last, finding.last_order = last, last_order
+            if first_order < finding.first_order:
+                finding.first, finding.first_order = first, first_order
+            for code in part.codes:
+                if code not in finding.codes:
+                    finding.codes.append(code)
+            for update in part.updates:
+                if len(finding.updates) >= MAX_UPDATES_PER_FINDING:
+                    break
+                finding.updates.add(update)
+        for update, track in fold.updates.items():
+            mine = self.updates.get(update)
+            if mine is None:
+                if len(self.updates) >= MAX_TRACKED_UPDATES:
+                    continue
+                mine = self.updates[update] = _UpdateTrack()
+            mine.furthest = max(mine.furthest, track.furthest)
+            for stage, (mark, code) in track.failed.items():
+                mine.failed[stage] = (order(mark), code)
+            for stage, mark in track.succeeded.items():
+                when = order(mark)
+                mine.succeeded_after[stage] = max(when, mine.succeeded_after.get(stage, when))
 
     def earliest_failed_stage(self) -> str | None:
         stages = [
@@ -511,7 +651,7 @@ def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdatePr
         code = None
         for stage in sorted(track.failed, key=STAGE_ORDER.__getitem__):
             order, failed_code = track.failed[stage]
-            if track.succeeded_after.get(stage, (datetime.min, -1)) <= order:
+            if track.succeeded_after.get(stage, (datetime.min, -1, 0)) <= order:
                 stopped, code = stage, failed_code
                 break
         furthest = STAGE_IDS[track.furthest] if track.furthest >= 0 else None
@@ -660,8 +800,7 @@ def diagnose_upload(
         done = 0
         for group in reader.groups():
             for source in group:
-                fmt, _ = reader.formats[source.path]
-                collector.observe_file(reader, source, fmt)
+                collector.merge(collector.read_file(reader, source, done))
                 done += 1
                 if progress is not None:
                     progress(Progress(done, total, source.path, collector.earliest_failed_stage()))

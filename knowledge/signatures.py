@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .formats.cmtrace_scan import ERROR_TEXT
 from .kb import KnowledgeBase, LogInfo, Signature
-from .prefilter import literal_finder, required_literals, trie_regex
-
-# The text that marks a CMTrace error record: those are read too (unexplained errors).
-ERROR_RECORD = '" type="3"'
+from .prefilter import TextScanner, required_literals, trie_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +40,24 @@ class LogMatcher:
         self.prefilter = trie_regex(text for s in signatures for text in (s.literals or ()))
         # For whole files: finds the records that any signature could match, or that are
         # errors. None when some signature has no required text (it must see every record).
-        self.finder = None
+        self.scanner: TextScanner | None = None
+        self._scanned_users: list[list[int]] = []
         if not self.always:
-            texts = {text for s in signatures for text in s.literals}
-            self.finder = literal_finder([*texts, ERROR_RECORD])
+            self.scanner = TextScanner([*self._texts, ERROR_TEXT])
+            self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
 
-    def matches(self, message: str):
-        """(signature, match) for every signature that matches the message."""
+    def matches(self, message: str, texts: set[int] | None = None):
+        """(signature, match) for every signature that matches the message.
+
+        `texts`, when given, are the indices of the scanner's texts that the message is
+        known to hold (the scanner found them): only their signatures are tried.
+        """
         candidates = self.always
-        if self.prefilter is not None:
+        if texts is not None:
+            users = self._scanned_users
+            found = {i for text in texts for i in users[text]}
+            candidates = [self.signatures[i] for i in sorted(found)]
+        elif self.prefilter is not None:
             lowered = message.lower()
             if self.prefilter.search(lowered) is not None:
                 # One substring test per text (a C loop), not one generator per signature.

@@ -27,14 +27,7 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import (
-    FileFacts,
-    Finder,
-    detect_format,
-    fast_candidates,
-    fast_facts,
-    parse_entries,
-)
+from .formats import FileFacts, detect_format, fast_facts, file_scan, parse_entries
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
@@ -256,48 +249,54 @@ class LogReader:
             for _ in self.file_entries(source):
                 pass
 
-    def fast_facts(self, source: LogSource, exact_lines: bool = False) -> bool:
-        """Collects one file's facts from its bytes; False when it needs `file_entries`.
-
-        With `exact_lines`, True also promises that `candidate_entries` can read the file.
-        """
+    def fast_facts(self, source: LogSource) -> bool:
+        """Collects one file's facts from its bytes; False when it needs `file_entries`."""
         fmt, encoding = self.formats[source.path]
         with source.open() as binary:
-            facts = fast_facts(fmt, binary, source.path, encoding, exact_lines)
+            facts = fast_facts(fmt, binary, source.path, encoding)
         if facts is None:
             return False
+        self.take_facts(source, facts)
+        return True
+
+    def file_scan(self, source: LogSource, binary, scanner):
+        """A one-pass scan of an open file (formats.file_scan), or None for its format.
+
+        When the scan completes, hand its facts to `take_facts`; the times of its hits
+        get the upload's zone through `utc`.
+        """
+        fmt, encoding = self.formats[source.path]
+        return file_scan(fmt, encoding, binary, source.path, scanner)
+
+    def take_facts(self, source: LogSource, facts: FileFacts) -> None:
+        fmt, encoding = self.formats[source.path]
         tally = _FileTally(source, fmt, encoding)
         tally.take(facts, self._lend_zone)
         if tally.naive and self._bias_for is None:
             tally.notes.append(self._local_time_note())
         self._tallies[source.path] = tally
-        return True
 
-    def candidate_entries(
-        self, source: LogSource, finder: Finder
-    ) -> Iterator[tuple[datetime | None, Entry]]:
-        """(sort key, entry) for the entries `finder` hits, of a file `fast_facts` took.
-
-        The times get the upload's zone the way `file_entries` gives it.
-        """
-        fmt, _ = self.formats[source.path]
-        with source.open() as binary:
-            for entry in fast_candidates(fmt, binary, source.path, finder):
-                self._lend_zone(entry)
-                yield sort_key(entry.time), entry
+    def utc(self, when: datetime | None) -> datetime | None:
+        """A local time made UTC with the upload's zone, if known (as entries get it)."""
+        if when is None or when.tzinfo is not None or self._bias_for is None:
+            return when
+        return (when + timedelta(minutes=self._bias_for(when))).replace(tzinfo=UTC)
 
     def last_time(self, source: LogSource) -> datetime | None:
         """The time of the last timed entry of a file already read."""
         tally = self._tallies.get(source.path)
         return tally.last if tally else None
 
+    def lend_zone(self, entry: Entry) -> Entry:
+        """The entry, its local time made UTC with the upload's zone if known."""
+        entry.time = self.utc(entry.time)
+        return entry
+
     def _lend_zone(self, entry: Entry) -> bool:
         """Makes a local time UTC with the upload's zone, if known; whether it did."""
         when = entry.time
-        if when is None or when.tzinfo is not None or self._bias_for is None:
-            return False
-        entry.time = (when + timedelta(minutes=self._bias_for(when))).replace(tzinfo=UTC)
-        return True
+        entry.time = self.utc(when)
+        return entry.time is not when
 
     def _local_time_note(self) -> str:
         if self.zones.observations and not self.zones.consistent:

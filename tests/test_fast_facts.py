@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -147,7 +149,7 @@ def _diagnosis_both_ways(path: Path, monkeypatch):
     from knowledge.timeline import LogReader as Reader
 
     fast = diagnose_path(path).model_dump()
-    monkeypatch.setattr(Reader, "fast_facts", lambda *_args, **_kw: False)
+    monkeypatch.setattr(Reader, "file_scan", lambda *_args, **_kw: None)
     slow = diagnose_path(path).model_dump()
     return fast, slow
 
@@ -162,3 +164,39 @@ def test_the_corpus_is_diagnosed_the_same_both_ways(corpus_dir, monkeypatch):
         fast, slow = _diagnosis_both_ways(upload, monkeypatch)
         assert fast == slow, upload.name
         monkeypatch.undo()
+
+
+def _load_benchmark_generator():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "make_big_zip.py"
+    spec = importlib.util.spec_from_file_location("make_big_zip", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_busy_generated_client_is_diagnosed_the_same_both_ways(tmp_path, monkeypatch, seed):
+    """Thousands of hits, rotated files, errors and both WindowsUpdate.log and CBS.log:
+    the one-pass scan and the entry-by-entry reading must agree on every field."""
+    path = tmp_path / "busy.zip"
+    _load_benchmark_generator().build_big_zip(path, megabytes=3, seed=seed)
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast["evidence"] and fast["updates"]
+    assert fast == slow
+
+
+def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
+    """Where Hyperscan has no build (Windows), re2 finds the records instead."""
+    from knowledge import engine, prefilter
+    from knowledge.api import diagnose_path
+
+    path = tmp_path / "busy.zip"
+    _load_benchmark_generator().build_big_zip(path, megabytes=2, seed=5)
+    with_hyperscan = diagnose_path(path).model_dump()
+    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda _texts: None)
+    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
+    wua_handler = engine.kb().log_by_name("WUAHandler.log")
+    assert not engine._signature_set(engine.kb()).for_log(wua_handler).scanner.exact
+    without = diagnose_path(path).model_dump()
+    assert with_hyperscan == without

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, TextIO
 
 from ..models import FORMATS, Entry
+from ..prefilter import TextScanner
 from . import (
     cbs,
     cmtrace,
@@ -26,7 +27,7 @@ from . import (
     wulog,
     wulog_etw,
 )
-from .cmtrace_scan import FileFacts, Finder
+from .cmtrace_scan import FileFacts, NotFast
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -109,11 +110,13 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     return parser(text, path)
 
 
-# Formats whose per-file facts can be counted from the bytes, and their candidate finders.
+# Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
 _BYTE_SCANS = {
-    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.candidates),
-    "wulog-etw": (line_scan.fast_facts, line_scan.candidates),
+    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
+    "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
 }
+
+__all__ = ["FileFacts", "NotFast", "detect_format", "fast_facts", "file_scan", "parse_entries"]
 
 
 def fast_facts(
@@ -121,12 +124,16 @@ def fast_facts(
 ) -> FileFacts | None:
     """A file's facts without parsing every record, or None when it must be parsed.
 
-    With `exact_lines`, None also when `fast_candidates` could not number lines exactly.
+    With `exact_lines`, None also when line numbers could not be counted exactly.
     """
     scan = _BYTE_SCANS.get(fmt)
     return scan[0](binary, path, encoding, exact_lines) if scan else None
 
 
-def fast_candidates(fmt: str, binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
-    """The entries in which `finder` matches, for a file `fast_facts` took (exact_lines)."""
-    return _BYTE_SCANS[fmt][1](binary, path, finder)
+def file_scan(fmt: str, encoding: str, binary: BinaryIO, path: str, scanner: TextScanner):
+    """A one-pass scan of a file (its facts, and the units holding `scanner`'s texts), or
+    None when its format or encoding has none: then it is read entry by entry."""
+    scan = _BYTE_SCANS.get(fmt)
+    if scan is None or not encoding.startswith("utf-8"):
+        return None
+    return scan[1](binary, path, scanner)

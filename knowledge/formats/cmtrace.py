@@ -88,15 +88,36 @@ class _Parser:
             message,
         )
 
+    def quick_time(self, clock: str, day: str):
+        """`time`, with the common shape ("HH:MM:SS.fff" and a bias seen before) read
+        without a regex: it runs once per record."""
+        try:
+            if clock[8] != ".":
+                raise KeyError(clock)
+            return self.clock.time(
+                day, clock[:5], clock[6:8], _MILLIS[clock[9:12]], self.shifts[clock[12:]]
+            )
+        except (KeyError, IndexError):
+            return self.time(clock, day)
+
     def stray(self, text: str, number: int) -> Entry:
         """Text outside any record (a line someone added, a damaged write): untimed."""
         return Entry(self.path, number, None, "", severity_from_words(text), None, text)
 
 
+class RecordClock:
+    """The time of one record from its time= and date= texts, as `parse` reads it."""
+
+    def __init__(self):
+        self._parser = _Parser("")
+
+    def __call__(self, clock: str, day: str):
+        return self._parser.quick_time(clock, day)
+
+
 def parse(text: TextIO, path: str) -> Iterator[Entry]:
     parser = _Parser(path)
-    shifts = parser.shifts
-    stamp = parser.clock.time
+    quick_time = parser.quick_time
     last_clock = last_day = ""
     last_time = None
     parts: list[str] | None = None  # lines of an open multi-line record
@@ -120,14 +141,7 @@ def parse(text: TextIO, path: str) -> Iterator[Entry]:
             ):
                 clock, day = fields[1], fields[3]
                 if clock != last_clock or day != last_day:  # records often share a millisecond
-                    try:
-                        if clock[8] != ".":
-                            raise KeyError(clock)
-                        last_time = stamp(
-                            day, clock[:5], clock[6:8], _MILLIS[clock[9:12]], shifts[clock[12:]]
-                        )
-                    except (KeyError, IndexError):
-                        last_time = parser.time(clock, day)
+                    last_time = quick_time(clock, day)
                     last_clock, last_day = clock, day
                 yield Entry(
                     path,

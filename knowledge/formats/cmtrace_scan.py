@@ -13,10 +13,11 @@ line limit. A file that fails any check returns None, and the caller reads it re
 by record with `cmtrace.parse`, which is the reference: the facts here equal what that
 parser yields for the same file (tests/test_fast_facts.py compares the two).
 
-A diagnosis then reads such a file a second time with `candidates`: one search over
-each buffer (re2: the signatures' required texts and the error type, ignoring case)
-finds the records worth parsing; those are parsed together, and their line numbers
-come from counting line breaks between them.
+A diagnosis reads such a file once with `FileScan`: while the facts are counted, one
+scan of each buffer (`prefilter.TextScanner`: the signatures' required texts and the
+error type) finds the records worth reading. They come out as `Hit`s, raw bytes with
+their line number, and are parsed only as far as the diagnosis needs: the message to
+match, the time to order, a whole entry for the few that become evidence.
 """
 
 from __future__ import annotations
@@ -25,16 +26,19 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, TextIO
+from datetime import datetime
+from typing import BinaryIO, TextIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..errors import InputError
-from ..models import Entry
+from ..models import ERROR, Entry
+from ..prefilter import TextScanner
 from . import cmtrace
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 _OPEN = cmtrace.OPEN.encode()
+_CLOSE = cmtrace.CLOSE.encode()
 _CHAIN_CRLF = b'">\r\n' + _OPEN  # one record's attribute block ends, the next record opens
 _CHAIN_LF = b'">\n' + _OPEN
 # Once every record is known to hold exactly one `" type="` (checked), these count
@@ -42,6 +46,9 @@ _CHAIN_LF = b'">\n' + _OPEN
 _TYPE = b'" type="'
 _ERROR = b'" type="3"'
 _WARNING = b'" type="2"'
+# The text that marks an error record, for a scanner (errors are read too: a known
+# error code that no signature explains still counts).
+ERROR_TEXT = _ERROR.decode()
 _BLANK = b" \t\r\n"
 # The last record of a file is kept (as bytes) to read its time; a multi-line record
 # longer than this is damage, and such a file takes the record-by-record path.
@@ -60,81 +67,101 @@ class FileFacts:
     local: bool = False  # the times have no zone: the reader may lend one
 
 
-class Finder(Protocol):
-    """A compiled multi-text search over bytes (re2, or re for tests)."""
+@dataclass(slots=True)
+class Hit:
+    """A record (or line) in which a scanner found a wanted text; parsed only on demand."""
 
-    def search(self, data: bytes, pos: int, endpos: int): ...
+    raw: bytes
+    line: int  # where it starts, 1-based
+    texts: set[int] | None  # the scanner's texts inside its message; None: not known
+    error: bool | None  # the error type is in its attribute block; None: not known
+    entry: Entry | None = None  # once parsed
+
+
+class NotFast(Exception):
+    """The file is not written the usual way: it must be read record by record."""
 
 
 class _Odd(Exception):
-    """The file is not written the usual way: it must be read record by record."""
+    """Raised inside a scan; callers see None or NotFast."""
 
 
 def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
     """The facts of one CMTrace file, or None when it must be read record by record.
 
-    `exact_lines` also requires that line breaks are what `candidates` counts (no lone
-    CR, which the text reader takes for a line break): a diagnosis cites line numbers.
+    `exact_lines` also requires that line breaks are what `scan` counts (no lone CR,
+    which the text reader takes for a line break): a diagnosis cites line numbers.
     """
     if not encoding.startswith("utf-8"):
         return None
     try:
-        return _Scan(path, exact_lines).run(binary)
+        scan = _Scan(path, exact_lines)
+        for buffer, end in _regions(binary):
+            scan.count(buffer, end)
+        return scan.facts()
     except _Odd:
         return None
 
 
-def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
-    """The records of a file in which `finder` matches, parsed, with their line numbers.
+class FileScan:
+    """One pass over a CMTrace file: the records holding wanted texts, then the facts.
 
-    Only for a file that `fast_facts` accepted with exact_lines: its checks are what
-    make these the same entries the record parser yields for those records.
+    `hits()` yields, buffer by buffer, the records in which `scanner` finds a text (or
+    the error type); once it is exhausted, `facts` holds the file's facts. Either may
+    find that the file is not written the usual way and raise `NotFast`: the caller
+    then drops what it took from the hits and reads the file record by record.
     """
-    # Whole records one after another are CMTrace text too: one parse for them all.
-    return parse_hits(_regions(binary), finder, b"\n" + _OPEN, cmtrace.parse, path)
 
+    boundary = b"\n" + _OPEN  # a record starts after the line break of this
 
-def parse_hits(
-    regions: Iterator[tuple[bytes, int]],
-    finder: Finder,
-    boundary: bytes,
-    parse: Callable[[TextIO, str], Iterator[Entry]],
-    path: str,
-) -> Iterator[Entry]:
-    """Parse only the units (records or lines) of each region in which `finder` matches.
+    def __init__(self, binary: BinaryIO, path: str, scanner: TextScanner):
+        self.binary = binary
+        self.path = path
+        self.scanner = scanner
+        self.facts: FileFacts | None = None
+        self._error = scanner.texts.index(ERROR_TEXT) if ERROR_TEXT in scanner.texts else None
+        self._clock = cmtrace.RecordClock()
 
-    A unit starts after `boundary`'s first byte (a line break) and runs to the next one;
-    the found units, one after another, are still text of the same format, so one call
-    of the format's parser reads them all and their line numbers come from counting
-    line breaks between them.
-    """
-    lines = 0  # line breaks before the current region
-    for buffer, end in regions:
-        units: list[bytes] = []
-        starts: list[int] = []  # the line each found unit starts on
-        counted = 0  # line breaks are counted up to here
-        pos = 0
-        while pos < end:
-            found = finder.search(buffer, pos, end)
-            if found is None:
-                break
-            hit = found.start()
-            start = buffer.rfind(boundary, 0, hit + 1) + 1
-            stop = buffer.find(boundary, hit, end) + 1 or end
-            lines += buffer.count(b"\n", counted, start)
-            counted = start
-            units.append(buffer[start:stop])
-            starts.append(lines + 1)
-            pos = stop
-        lines += buffer.count(b"\n", counted, end)
-        if not units:
-            continue
-        entries = list(parse(io.StringIO(decode_bytes(b"".join(units)), newline=""), path))
-        if len(entries) != len(units):
-            raise InputError(f"{path} changed while it was being read; send it again")
-        for entry, line in zip(entries, starts, strict=True):
-            entry.line = line
-        yield from entries
+    def hits(self) -> Iterator[list[Hit]]:
+        scan = _Scan(self.path, exact_lines=True)
+        lines = 0
+        try:
+            for buffer, end in _regions(self.binary):
+                scan.count(buffer, end)
+                found, lines = records_with_texts(
+                    buffer, end, self.scanner, lines, self.boundary, _CLOSE, self._error
+                )
+                if found:
+                    yield found
+            self.facts = scan.facts()
+        except _Odd:
+            raise NotFast(self.path) from None
+        if self.facts is None:
+            raise NotFast(self.path)
+
+    def message(self, hit: Hit) -> str:
+        """The text of a hit record, as the record parser gives it (one line or many)."""
+        raw = hit.raw
+        close = raw.find(_CLOSE)
+        message = raw[len(_OPEN) : close if close >= 0 else len(raw)]
+        if b"\n" in message:  # multi-line: the parser's own joining and caps apply
+            return self.entry(hit).message
+        return decode_bytes(message)
+
+    def time(self, hit: Hit) -> datetime | None:
+        """The time of a hit record, read from its attribute block alone when it has
+        the usual shape (the same reading `cmtrace.parse` makes of it)."""
+        if hit.entry is None:
+            fields = hit.raw.rsplit(b'"', 14)
+            if len(fields) == 15 and fields[2] == b" date=" and fields[0].endswith(b"<time="):
+                return self._clock(decode_bytes(fields[1]), decode_bytes(fields[3]))
+        return self.entry(hit).time
+
+    def is_error(self, hit: Hit) -> bool:
+        return hit.error if hit.error is not None else self.entry(hit).severity == ERROR
+
+    def entry(self, hit: Hit) -> Entry:
+        return parse_hit(hit, cmtrace.parse, self.path)
 
 
 def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
@@ -170,29 +197,23 @@ class _Scan:
         self.biased = 0
         self.tail = b""  # the last record so far
 
-    def run(self, binary: BinaryIO) -> FileFacts | None:
-        for buffer, end in _regions(binary):
-            if not self._count(buffer, end):
-                return None
-        return self._facts()
-
-    def _count(self, buffer: bytes, end: int) -> bool:
-        """Counts the patterns in buffer[:end] (whole records); False if the file is odd."""
+    def count(self, buffer: bytes, end: int) -> None:
+        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd."""
         start = 0
         while end - start > MAX_LINE:  # bytes >= characters, so this never misses a long line
             found = buffer.rfind(b"\n", start, start + MAX_LINE)
             if found < 0:
-                return False
+                raise _Odd
             start = found + 1
         if self.exact_lines:
             returns = buffer.count(b"\r", 0, end)
             if returns and returns != buffer.count(b"\r\n", 0, end):
-                return False
+                raise _Odd
         if self.head is None:
             self.head = _first_record(buffer, end)
             match = _BIAS.match(self.head)
             if match is None:
-                return False
+                raise _Odd
             self.bias = match.group(1) + b'" date="'
             first_break = buffer.find(b"\n", 0, end)
             crlf = first_break <= 0 or buffer[first_break - 1 : first_break] == b"\r"
@@ -205,9 +226,8 @@ class _Scan:
         self.biased += buffer.count(self.bias, 0, end)
         last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
         self.tail = buffer[last:end]
-        return True
 
-    def _facts(self) -> FileFacts | None:
+    def facts(self) -> FileFacts | None:
         if (
             self.chains != self.opens - 1
             or self.types != self.opens
@@ -230,3 +250,65 @@ def _only_entry(record: bytes, path: str) -> Entry | None:
     text = decode_bytes(record)
     entries = list(cmtrace.parse(io.StringIO(text, newline=""), path))
     return entries[0] if len(entries) == 1 else None
+
+
+def records_with_texts(
+    buffer: bytes,
+    end: int,
+    scanner: TextScanner,
+    lines: int,
+    boundary: bytes,
+    close: bytes | None,
+    error_index: int | None,
+) -> tuple[list[Hit], int]:
+    """The units of buffer[:end] in which `scanner` finds a text, and the line count.
+
+    A unit (a record, or a line) starts after the line break that `boundary` begins
+    with and runs to the next one; `lines` is the number of line breaks before the
+    buffer, and the count after it is returned with the hits. Texts found after
+    `close` (a CMTrace attribute block) are not in the message: only the error type
+    counts there.
+    """
+    hits: list[Hit] = []
+    counted = 0  # line breaks are counted up to here
+    unit_end = -1
+    message_end = 0
+    current: Hit | None = None
+    exact = scanner.exact
+    for stop, index in scanner.scan(buffer, end):
+        if stop > unit_end:
+            start = buffer.rfind(boundary, 0, stop) + 1
+            unit_end = buffer.find(boundary, stop, end) + 1 or end
+            lines += buffer.count(b"\n", counted, start)
+            counted = start
+            found = buffer.find(close, start, unit_end) if close else -1
+            message_end = found if found >= 0 else unit_end
+            current = Hit(
+                buffer[start:unit_end],
+                lines + 1,
+                set() if exact else None,
+                False if exact else None,
+            )
+            hits.append(current)
+        if index < 0:
+            continue
+        if index == error_index:
+            if stop > message_end:
+                current.error = True
+        elif stop <= message_end:
+            current.texts.add(index)
+    lines += buffer.count(b"\n", counted, end)
+    if exact:
+        hits = [hit for hit in hits if hit.texts or hit.error]
+    return hits, lines
+
+
+def parse_hit(hit: Hit, parse: Callable[[TextIO, str], Iterator[Entry]], path: str) -> Entry:
+    """The entry of a hit, parsed once by its format's parser, with its line number."""
+    if hit.entry is None:
+        entries = list(parse(io.StringIO(decode_bytes(hit.raw), newline=""), path))
+        if len(entries) != 1:
+            raise InputError(f"{path} changed while it was being read; send it again")
+        entries[0].line = hit.line
+        hit.entry = entries[0]
+    return hit.entry

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..models import Entry
+from ..prefilter import TextScanner
 from . import wulog_etw
-from .cmtrace_scan import FileFacts, Finder, parse_hits
+from .cmtrace_scan import FileFacts, Hit, NotFast, parse_hit, records_with_texts
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -39,47 +41,100 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
     del exact_lines
     if not encoding.startswith("utf-8"):
         return None
-    entries = warnings = 0
-    first: Entry | None = None
-    looked = 0  # lines tried for the first timed one
-    older: list[bytes] = []  # the lines of the last two buffers, for the last timed line
-    newer: list[bytes] = []
+    count = _Count(path)
     try:
         for buffer, end in _regions(binary):
-            lines = _lines(buffer, end)
-            for line in lines:
-                if len(line) >= MAX_LINE:
-                    return None
-                stripped = line.strip(_ASCII_SPACE)
-                if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
-                    continue
-                entries += 1
-                if first is None and looked < _LOOK_FOR_TIME:
-                    looked += 1
-                    first = _timed(line, path)
-            if _FAILED in buffer:
-                warnings += sum(1 for line in lines if _FAILED in line)
-            older, newer = newer, lines
+            count.add(buffer, end)
     except _Odd:
         return None
-    if first is None:
-        if looked >= _LOOK_FOR_TIME:
-            return None
-        return FileFacts(entries, 0, warnings, None, None, 0, local=True)
-    timed = (_timed(line, path) for line in reversed([*older, *newer]))
-    last = next(filter(None, timed), None)
-    if last is None:
-        return None  # no timed line near the end: the last one is further back
-    return FileFacts(entries, 0, warnings, first, last, 0, local=True)
+    return count.facts()
+
+
+class FileScan:
+    """One pass over a wulog-etw file: the lines holding wanted texts, then the facts.
+
+    The same contract as `cmtrace_scan.FileScan`: `hits()` yields per buffer and may
+    raise `NotFast`; afterwards `facts` is set.
+    """
+
+    def __init__(self, binary: BinaryIO, path: str, scanner: TextScanner):
+        self.binary = binary
+        self.path = path
+        self.scanner = scanner
+        self.facts: FileFacts | None = None
+
+    def hits(self) -> Iterator[list[Hit]]:
+        count = _Count(self.path)
+        lines = 0
+        try:
+            for buffer, end in _regions(self.binary):
+                count.add(buffer, end)
+                found, lines = records_with_texts(
+                    buffer, end, self.scanner, lines, b"\n", None, None
+                )
+                if found:
+                    yield found
+        except _Odd:
+            raise NotFast(self.path) from None
+        self.facts = count.facts()
+        if self.facts is None:
+            raise NotFast(self.path)
+
+    def message(self, hit: Hit) -> str:
+        return self.entry(hit).message
+
+    def time(self, hit: Hit) -> datetime | None:
+        return self.entry(hit).time
+
+    def is_error(self, hit: Hit) -> bool:
+        del hit
+        return False  # wulog-etw has no error lines, only *FAILED* warnings
+
+    def entry(self, hit: Hit) -> Entry:
+        return parse_hit(hit, wulog_etw.parse, self.path)
+
+
+class _Count:
+    """The facts of a wulog-etw file, counted buffer by buffer."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.entries = self.warnings = 0
+        self.first: Entry | None = None
+        self.looked = 0  # lines tried for the first timed one
+        self.older: list[bytes] = []  # the lines of the last two buffers, for the last timed line
+        self.newer: list[bytes] = []
+
+    def add(self, buffer: bytes, end: int) -> None:
+        lines = _lines(buffer, end)
+        for line in lines:
+            if len(line) >= MAX_LINE:
+                raise _Odd
+            stripped = line.strip(_ASCII_SPACE)
+            if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
+                continue
+            self.entries += 1
+            if self.first is None and self.looked < _LOOK_FOR_TIME:
+                self.looked += 1
+                self.first = _timed(line, self.path)
+        if _FAILED in buffer:
+            self.warnings += sum(1 for line in lines if _FAILED in line)
+        self.older, self.newer = self.newer, lines
+
+    def facts(self) -> FileFacts | None:
+        if self.first is None:
+            if self.looked >= _LOOK_FOR_TIME:
+                return None
+            return FileFacts(self.entries, 0, self.warnings, None, None, 0, local=True)
+        timed = (_timed(line, self.path) for line in reversed([*self.older, *self.newer]))
+        last = next(filter(None, timed), None)
+        if last is None:
+            return None  # no timed line near the end: the last one is further back
+        return FileFacts(self.entries, 0, self.warnings, self.first, last, 0, local=True)
 
 
 # A file whose first lines have no time is odd: it is read line by line instead.
 _LOOK_FOR_TIME = 1000
-
-
-def candidates(binary: BinaryIO, path: str, finder: Finder) -> Iterator[Entry]:
-    """The entries of the lines in which `finder` matches, for a file `fast_facts` took."""
-    return parse_hits(_regions(binary), finder, b"\n", wulog_etw.parse, path)
 
 
 def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
