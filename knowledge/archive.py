@@ -397,6 +397,71 @@ class _CappedReader(io.RawIOBase):
         super().close()
 
 
+class _PositionalFile(io.RawIOBase):
+    """A file opened for reading that keeps its own position and reads with `os.pread`.
+
+    The diagnosis may read files in forked processes (knowledge/parallel.py). A child
+    inherits the parent's open descriptors and shares their offset, which zipfile moves
+    with every seek; two processes reading one zip through it would read each other's
+    bytes. pread takes the offset as an argument, so each process reads at the
+    position held by its own copy of this object.
+    """
+
+    def __init__(self, path: Path | str):
+        super().__init__()
+        self._fd = os.open(path, os.O_RDONLY)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, os.fstat(self._fd).st_size - self._position)
+        data = os.pread(self._fd, size, self._position)
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._position
+        elif whence == io.SEEK_END:
+            offset += os.fstat(self._fd).st_size
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence})")
+        if offset < 0:
+            raise OSError(f"negative seek position {offset}")
+        self._position = offset
+        return offset
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def _open_for_reading(path: Path | str) -> BinaryIO:
+    """A file for zipfile to read, safe to share with forked processes where the system
+    has pread (Windows has not, and never forks: it gets a plain file)."""
+    if hasattr(os, "pread"):
+        return _PositionalFile(path)
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
 class _Deflate64Reader(io.RawIOBase):
     """Inflates a Deflate64 member (Windows Explorer writes them for big files).
 
@@ -699,7 +764,7 @@ class _Collector:
             scratch.unlink(missing_ok=True)
             self.skip(path, f"nested zip not read: {error.message}")
             return
-        fp = self.upload._keep(open(scratch, "rb"))  # noqa: SIM115 - closed with the upload
+        fp = self.upload._keep(_open_for_reading(scratch))
         self.add_nested_zip(fp, path, depth + 1)
 
     # -- folders
@@ -754,7 +819,7 @@ class _Collector:
                 self.skip(path, _over_size_reason(status.st_size, self.limits.max_upload_bytes))
                 return
             try:
-                fp = self.upload._keep(open(full, "rb"))  # noqa: SIM115 - closed with the upload
+                fp = self.upload._keep(_open_for_reading(full))
             except OSError as error:
                 self.skip(path, f"could not be read ({error.strerror})")
                 return
@@ -770,7 +835,7 @@ class _Collector:
     def add_single_file(self, path: Path) -> None:
         label = _printable(path.name)
         try:
-            fp = self.upload._keep(open(path, "rb"))  # noqa: SIM115 - closed with the upload
+            fp = self.upload._keep(_open_for_reading(path))
         except OSError as error:
             raise InputError(f"{label} could not be opened ({error.strerror})") from None
         size = os.fstat(fp.fileno()).st_size

@@ -43,6 +43,7 @@ from .models import (
     UpdateProgress,
     iso_time,
 )
+from .parallel import map_in_order, worker_count
 from .signatures import LogMatcher, SignatureSet
 from .timeline import LogReader, catalogue_name, sort_key
 
@@ -98,7 +99,8 @@ class _FileTrack:
     """How far one update got in one file: marks, ordered when the file is merged."""
 
     furthest: int = -1
-    failed: dict[str, tuple[tuple, str | None]] = field(default_factory=dict)  # mark, code
+    # mark (an order once the fold is resolved), code
+    failed: dict[str, tuple[tuple, str | None]] = field(default_factory=dict)
     succeeded: dict[str, tuple] = field(default_factory=dict)  # the latest success's mark
 
 
@@ -107,7 +109,8 @@ class _Partial:
     """The hits of one signature (or one unexplained error shape) in one file.
 
     `first` and `last` are marks of the file's first and last hit (see FileFold): only
-    these two are ever parsed into entries and timed.
+    these two are ever parsed into entries and timed, when the fold is resolved; from
+    then on they are (entry, order).
     """
 
     key: str
@@ -180,6 +183,26 @@ class FileFold:
         if when is LATER:
             when = self.time_of(unit) or datetime.min
         return (when, self.index, line)
+
+    def resolve(self) -> FileFold:
+        """Parses and times the few marks a merge needs, and lets go of the file.
+
+        Afterwards a partial's `first` and `last` are (entry, order), an update's marks
+        are orders, and the fold holds no reader: it can be merged later or pickled
+        back from another process.
+        """
+        if self.entry_of is None:
+            return self
+        for part in self.partials.values():
+            part.first = (self.entry_of(part.first[0]), self.order(part.first))
+            part.last = (self.entry_of(part.last[0]), self.order(part.last))
+        for track in self.updates.values():
+            track.failed = {
+                stage: (self.order(mark), code) for stage, (mark, code) in track.failed.items()
+            }
+            track.succeeded = {stage: self.order(mark) for stage, mark in track.succeeded.items()}
+        self.entry_of = self.time_of = None
+        return self
 
     def signature_hits(self, sigs: LogMatcher, message: str, mark: tuple, log: str) -> bool:
         """Records every signature of `sigs` that matches; whether one was a failure."""
@@ -310,11 +333,10 @@ class Collector:
 
     def merge(self, fold: FileFold) -> None:
         """Adds a file's fold; folds must come in the order their files were read."""
+        fold.resolve()
         self.latest_order = max(self.latest_order, fold.latest)
-        entry_of, order = fold.entry_of, fold.order
         for key, part in fold.partials.items():
-            first, last = entry_of(part.first[0]), entry_of(part.last[0])
-            first_order, last_order = order(part.first), order(part.last)
+            (first, first_order), (last, last_order) = part.first, part.last
             finding = self.findings.get(key)
             if finding is None:
                 self.findings[key] = Finding(
@@ -353,10 +375,8 @@ class Collector:
                     continue
                 mine = self.updates[update] = _UpdateTrack()
             mine.furthest = max(mine.furthest, track.furthest)
-            for stage, (mark, code) in track.failed.items():
-                mine.failed[stage] = (order(mark), code)
-            for stage, mark in track.succeeded.items():
-                when = order(mark)
+            mine.failed.update(track.failed)
+            for stage, when in track.succeeded.items():
                 mine.succeeded_after[stage] = max(when, mine.succeeded_after.get(stage, when))
 
     def earliest_failed_stage(self) -> str | None:
@@ -796,14 +816,21 @@ def diagnose_upload(
     with open_upload(path) as upload:
         reader = LogReader(upload)
         collector = Collector(knowledge, signatures)
-        total = len(upload.sources)
-        done = 0
-        for group in reader.groups():
-            for source in group:
-                collector.merge(collector.read_file(reader, source, done))
-                done += 1
-                if progress is not None:
-                    progress(Progress(done, total, source.path, collector.earliest_failed_stage()))
+        sources = reader.sources_in_order()
+
+        def read_one(index: int):
+            source = sources[index]
+            fold = collector.read_file(reader, source, index).resolve()
+            return fold, reader.hand_over(source)
+
+        workers = worker_count(sum(source.size for source in sources), len(sources))
+        folds = map_in_order(read_one, range(len(sources)), workers)
+        for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
+            reader.receive(source, tally)
+            collector.merge(fold)
+            if progress is not None:
+                stage = collector.earliest_failed_stage()
+                progress(Progress(done, len(sources), source.path, stage))
         report = reader.report(catalogue_name)
     return assemble(collector, report, knowledge, description)
 

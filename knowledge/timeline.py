@@ -29,6 +29,7 @@ from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
 from .formats import FileFacts, detect_format, fast_facts, file_scan, parse_entries
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
+from .parallel import map_in_order, worker_count
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
 
@@ -221,6 +222,10 @@ class LogReader:
         ordered = sorted(self.upload.sources, key=lambda s: (s.group, s.rotation_rank))
         return [list(members) for _, members in itertools.groupby(ordered, key=lambda s: s.group)]
 
+    def sources_in_order(self) -> list[LogSource]:
+        """Every source, rotation group by group, in the order they are read."""
+        return [source for group in self.groups() for source in group]
+
     def file_entries(self, source: LogSource) -> Iterator[tuple[datetime | None, Entry]]:
         """(sort key, entry) for one file, with times made UTC where the zone is known."""
         fmt, encoding = self.formats[source.path]
@@ -275,6 +280,20 @@ class LogReader:
         if tally.naive and self._bias_for is None:
             tally.notes.append(self._local_time_note())
         self._tallies[source.path] = tally
+
+    def hand_over(self, source: LogSource) -> _FileTally | None:
+        """Takes out a file's facts, detached from its source, for `receive` (in another
+        process, maybe: a source holds the open upload and does not pickle)."""
+        tally = self._tallies.pop(source.path, None)
+        if tally is not None:
+            tally.source = None
+        return tally
+
+    def receive(self, source: LogSource, tally: _FileTally | None) -> None:
+        """Puts back the facts `hand_over` took out of a reader of this upload."""
+        if tally is not None:
+            tally.source = source
+            self._tallies[source.path] = tally
 
     def utc(self, when: datetime | None) -> datetime | None:
         """A local time made UTC with the upload's zone, if known (as entries get it)."""
@@ -361,7 +380,13 @@ def read_report(path: Path) -> ReadReport:
     """`sccm logs PATH`: read every file once and describe what was read and skipped."""
     with open_upload(path) as upload:
         reader = LogReader(upload)
-        for group in reader.groups():
-            for source in group:
-                reader.read_facts(source)
+        sources = reader.sources_in_order()
+
+        def read_one(source: LogSource) -> _FileTally | None:
+            reader.read_facts(source)
+            return reader.hand_over(source)
+
+        workers = worker_count(sum(source.size for source in sources), len(sources))
+        for source, tally in zip(sources, map_in_order(read_one, sources, workers), strict=True):
+            reader.receive(source, tally)
         return reader.report(catalogue_name)

@@ -1,0 +1,81 @@
+"""Reading an upload's files in several processes at once, where that is safe and pays.
+
+A big upload is dozens of files that can be read independently: each file's result (its
+facts, and for a diagnosis its fold of findings) is small, and the results are combined
+in file order, so the answer is the same however many processes read them.
+
+Processes, not threads: the readers are Python code, and the interpreter runs one
+thread of it at a time. They are forked, so a child starts with everything the parent
+prepared (the open upload, the knowledge base, the compiled signatures) instead of
+loading it again, and only results cross back. Forking is used only where it is safe
+and worth it:
+
+* on Linux (macOS discourages fork without exec; Windows has none), from a process with
+  a single thread: forking a threaded process (the Slack bot runs analyses in worker
+  threads) can leave a child holding a lock nobody will release;
+* for uploads of at least `MIN_PARALLEL_BYTES`: below that, starting the processes
+  costs more than it saves.
+
+The zip files of an upload are opened with their own read positions
+(archive._PositionalFile), so children reading the same zip do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Below this much unpacked log data, one process is as fast (forking and collecting
+# results cost a few tens of milliseconds).
+MIN_PARALLEL_BYTES = 16 << 20
+# More processes than this stop paying: the parent merges results one by one.
+MAX_WORKERS = 8
+
+# What the children run, set just before they are forked (inherited, never pickled).
+_job: tuple[Callable, Sequence] | None = None
+
+
+def worker_count(total_bytes: int, files: int) -> int:
+    """How many processes should read an upload of this size: 1 means this one alone."""
+    if total_bytes < MIN_PARALLEL_BYTES or files < 2:
+        return 1
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), files, MAX_WORKERS))
+
+
+def map_in_order(
+    work: Callable[[Item], Result], items: Sequence[Item], workers: int
+) -> Iterator[Result]:
+    """work(item) for every item, yielded in the items' order.
+
+    With more than one worker the calls run in forked processes; `work` and `items` are
+    inherited by the children, so only the results need to pickle. An exception raised
+    by `work` in a child is raised here, and the remaining work is stopped.
+    """
+    if workers <= 1:
+        yield from map(work, items)
+        return
+    global _job
+    _job = (work, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            # Handed out one at a time, so a long file does not hold up a batch of short ones.
+            yield from pool.imap(_run, range(len(items)), chunksize=1)
+    finally:
+        _job = None
+
+
+def _run(index: int):
+    work, items = _job
+    return work(items[index])

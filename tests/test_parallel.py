@@ -1,0 +1,120 @@
+"""Reading an upload's files in forked processes gives exactly the one-process answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from knowledge import parallel
+from knowledge.api import diagnose_path, read_logs
+from knowledge.errors import InputError
+from tests.test_fast_facts import _load_benchmark_generator
+
+REPO = Path(__file__).resolve().parents[1]
+CAN_FORK = sys.platform == "linux" and len(os.sched_getaffinity(0)) > 1
+needs_fork = pytest.mark.skipif(not CAN_FORK, reason="forks only on Linux with 2+ CPUs")
+
+BIG = parallel.MIN_PARALLEL_BYTES
+
+
+def test_small_uploads_and_single_files_stay_in_this_process():
+    assert parallel.worker_count(BIG - 1, 40) == 1
+    assert parallel.worker_count(BIG * 10, 1) == 1
+
+
+@needs_fork
+def test_big_uploads_use_every_cpu_up_to_the_file_count():
+    if threading.active_count() > 1:
+        pytest.skip("another test left a thread running")
+    cpus = len(os.sched_getaffinity(0))
+    assert parallel.worker_count(BIG, 40) == min(cpus, parallel.MAX_WORKERS)
+    assert parallel.worker_count(BIG, 2) == 2
+
+
+def test_a_threaded_process_never_forks():
+    """The bot runs analyses in worker threads: forking there could deadlock a child."""
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert parallel.worker_count(BIG * 10, 40) == 1
+    finally:
+        release.set()
+        thread.join()
+
+
+def _pid_and_square(number: int) -> tuple[int, int]:
+    return os.getpid(), number * number
+
+
+def _fail_on_three(number: int) -> int:
+    if number == 3:
+        raise InputError("file 3 is damaged")
+    return number
+
+
+@needs_fork
+def test_results_come_back_in_order_from_other_processes():
+    results = list(parallel.map_in_order(_pid_and_square, list(range(20)), 2))
+    assert [square for _pid, square in results] == [n * n for n in range(20)]
+    assert os.getpid() not in {pid for pid, _square in results}
+
+
+def test_one_worker_runs_here():
+    results = list(parallel.map_in_order(_pid_and_square, [1, 2], 1))
+    assert results == [(os.getpid(), 1), (os.getpid(), 4)]
+
+
+@needs_fork
+def test_an_error_in_a_child_reaches_the_caller_with_its_message():
+    with pytest.raises(InputError, match="file 3 is damaged"):
+        list(parallel.map_in_order(_fail_on_three, list(range(6)), 2))
+
+
+# A fresh interpreter (one thread, as the CLI runs) that lowers the size threshold,
+# records how many processes each reading used, and prints both answers.
+_CHILD = """
+import json, sys
+from knowledge import engine, parallel, timeline
+from knowledge.api import diagnose_path, read_logs
+
+parallel.MIN_PARALLEL_BYTES = 0
+used = []
+def counting(work, items, workers):
+    used.append(workers)
+    return parallel.map_in_order(work, items, workers)
+engine.map_in_order = timeline.map_in_order = counting
+report = read_logs(sys.argv[1]).model_dump(mode="json")
+diagnosis = diagnose_path(sys.argv[1]).model_dump(mode="json")
+print(json.dumps({"workers": used, "read": report, "diagnosis": diagnosis}))
+"""
+
+
+@needs_fork
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_busy_upload_read_by_several_processes_gives_the_same_answer(tmp_path, seed):
+    """Rotated files, WindowsUpdate.log and CBS.log, all in one zip that every child
+    reads at once: a shared read position would garble members and fail their CRC."""
+    path = tmp_path / "busy.zip"
+    _load_benchmark_generator().build_big_zip(path, megabytes=3, seed=seed)
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    forked = json.loads(child.stdout)
+    assert all(workers >= 2 for workers in forked["workers"]) and len(forked["workers"]) == 2
+    assert forked["read"] == read_logs(path).model_dump(mode="json")
+    here = diagnose_path(path).model_dump(mode="json")
+    assert here["evidence"] and here["updates"]
+    assert forked["diagnosis"] == here
