@@ -88,9 +88,13 @@ class LogSource:
     rotation_rank: tuple  # order inside the group: history files by stamp, X.lo_, X.log last
     opener: Callable[[], BinaryIO] = field(repr=False, compare=False)
 
-    def open(self) -> BinaryIO:
-        """A new binary stream of the file; raises InputError if the data proves damaged."""
-        return self.opener()
+    def open(self, buffer_size: int | None = None) -> BinaryIO:
+        """A new binary stream of the file; raises InputError if the data proves damaged.
+
+        `buffer_size` (default 1 MiB) is how much is unpacked at a time: a reader that
+        wants only the head of a file asks for less, so as not to unpack what it skips.
+        """
+        return self.opener() if buffer_size is None else self.opener(buffer_size)
 
 
 # --- names -------------------------------------------------------------------------
@@ -540,8 +544,8 @@ def _compressed_view(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     return view
 
 
-def _buffered(raw: io.RawIOBase) -> BinaryIO:
-    return io.BufferedReader(raw, buffer_size=_CHUNK)
+def _buffered(raw: io.RawIOBase, buffer_size: int = _CHUNK) -> BinaryIO:
+    return io.BufferedReader(raw, buffer_size=buffer_size)
 
 
 # --- the upload ---------------------------------------------------------------------
@@ -870,7 +874,13 @@ class _Collector:
         self.admit_log(label, size, functools.partial(_open_file, self.upload, path, size, label))
 
 
-def _open_member(upload: Upload, archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str):
+def _open_member(
+    upload: Upload,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: str,
+    buffer_size: int = _CHUNK,
+):
     upload._require_open()
     try:
         if info.compress_type == _DEFLATE64:
@@ -879,16 +889,16 @@ def _open_member(upload: Upload, archive: zipfile.ZipFile, info: zipfile.ZipInfo
             inner = archive.open(info)
     except _DAMAGE as error:
         raise _damaged(path, error) from None
-    return _buffered(_CappedReader(inner, info.file_size, path, strict=True))
+    return _buffered(_CappedReader(inner, info.file_size, path, strict=True), buffer_size)
 
 
-def _open_file(upload: Upload, full: Path, size: int, path: str):
+def _open_file(upload: Upload, full: Path, size: int, path: str, buffer_size: int = _CHUNK):
     upload._require_open()
     try:
         inner = open(full, "rb", buffering=0)  # noqa: SIM115 - the returned stream closes it
     except OSError as error:
         raise InputError(f"{path} could not be opened ({error.strerror})") from None
-    return _buffered(_CappedReader(inner, size, path, strict=False))
+    return _buffered(_CappedReader(inner, size, path, strict=False), buffer_size)
 
 
 def _no_logs_message(label: str, skipped: list[SkippedFile]) -> str:

@@ -32,6 +32,9 @@ from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 from .parallel import map_in_order, worker_count
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
+# Unpack the sample in small steps: the default 1 MiB would unpack most of a small file
+# twice, once here and once when it is read.
+_SNIFF_BUFFER = 64 << 10
 
 # CMTrace and the older "simple" trace write the writer's bias next to each time.
 _CMTRACE_ZONE = re.compile(
@@ -196,7 +199,7 @@ class LogReader:
 
     def _sniff_all(self) -> None:
         for source in self.upload.sources:
-            with source.open() as binary:
+            with source.open(_SNIFF_BUFFER) as binary:
                 text, encoding = open_text(binary)
                 sample = text.read(SAMPLE_CHARS)
             fmt = detect_format(sample, source.name)
