@@ -13,7 +13,7 @@ from knowledge.archive import open_upload
 from knowledge.decoding import MAX_LINE
 from knowledge.formats import fast_facts
 from knowledge.timeline import LogReader
-from tests.logbuilder import Line, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
+from tests.logbuilder import Line, cbs_log, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
 
 EXAMPLE_ZIP = Path(__file__).resolve().parent.parent / "examples" / "ccm-logs-example.zip"
 MORNING = datetime(2024, 3, 5, 8, 0, 0)
@@ -56,6 +56,23 @@ MULTI_LINE = (
     'date="03-05-2024" component="X" context="" type="2" thread="1" file="x.cpp:1">\r\n'
 )
 
+
+def _csi(local: datetime, utc_shift_minutes: int) -> str:
+    """A CBS line from CSI, whose own stamp is the same moment in UTC."""
+    utc = local + timedelta(minutes=utc_shift_minutes)
+    stamp = f"{utc.year}/{utc.month}/{utc.day}:{utc:%H:%M:%S}.356"
+    return f"{local:%Y-%m-%d %H:%M:%S}, Info                  CSI    0000008b@{stamp} (F) x\r\n"
+
+
+def _cbs(count: int, start: int = 0) -> str:
+    return cbs_log(
+        Line(f"Exec: step {n}", MORNING + timedelta(seconds=n), "CBS", (1, 2, 3)[n % 3])
+        for n in range(start, start + count)
+    )
+
+
+CBS_LATE = MORNING + timedelta(hours=2)
+
 CASES = {
     "plain": cmtrace_log(_lines(50)),
     "lf-endings": cmtrace_log(_lines(50)).replace("\r\n", "\n"),
@@ -88,6 +105,26 @@ CASES = {
     + "trailing note\r\n",
     "wulog-etw no final break": wulog_etw(_lines(5)).rstrip("\r\n"),
     "wulog-etw lone CR": wulog_etw(_lines(5)).replace("\r\n", "\r", 2),
+    "cbs zone from csi": _cbs(5) + _csi(MORNING, 300) + _cbs(5, 10),
+    "cbs no csi": _cbs(20),
+    "cbs lf": (_cbs(3) + _csi(MORNING, 300) + _cbs(3, 5)).replace("\r\n", "\n"),
+    "cbs continuations": _cbs(2)
+    + "  Install (5): flags: 0 tlc: [x]\r\n\r\n   \r\n"
+    + _csi(MORNING, 300)
+    + "2024-03-05 08:00:30, Perf                  CBS    timing\r\n"
+    + "2024-03-05 08:00:31, Info                  CBS    Failed to commit, hr=0x800f0922\r\n"
+    + "   continued\r\n",
+    "cbs daylight saving": _csi(MORNING, 300) + _cbs(3) + _csi(CBS_LATE, 240) + _cbs(3, 9000),
+    "cbs opens with text": "Checking System Update Readiness.\r\n" + _csi(MORNING, 300) + _cbs(3),
+    "cbs zone learned too late": _cbs(4100) + _csi(CBS_LATE, 300) + _cbs(3, 9000),
+    "cbs bad stamp first": "2024-13-05 08:00:00, Info                  CBS    x\r\n"
+    + _csi(MORNING, 300)
+    + _cbs(3),
+    "cbs csi stamp disagrees": _cbs(2) + _csi(MORNING, 7) + _cbs(2, 5),
+    "cbs lone CR": _cbs(5).replace("\r\n", "\r", 2),
+    "cbs non-ascii continuation": _csi(MORNING, 300) + _cbs(2) + "  Pfad: C:\\Bénédicte\r\n",
+    "cbs long line": _cbs(2) + "  " + "x" * (MAX_LINE + 5) + "\r\n" + _cbs(2, 5),
+    "cbs no final line break": (_csi(MORNING, 300) + _cbs(3)).rstrip("\r\n"),
 }
 
 
@@ -100,16 +137,37 @@ def test_fast_facts_match_the_record_parser(tmp_path, case):
 
 def test_regular_files_take_the_fast_path(tmp_path):
     path = tmp_path / "logs.zip"
-    files = {name: CASES[name] for name in ("plain", "lf-endings", "multi-line record")}
+    regular = ("plain", "lf-endings", "multi-line record", "cbs zone from csi", "cbs no csi")
+    files = {name: CASES[name] for name in (*regular, "cbs continuations", "cbs daylight saving")}
     path.write_bytes(zip_bytes({f"{n}.log": text for n, text in files.items()}))
-    assert len(_assert_same(path)) == 3
+    assert len(_assert_same(path)) == 7
+
+
+def test_unusual_cbs_logs_are_parsed_entry_by_entry(tmp_path):
+    """What the byte count cannot be sure of goes to the parser: a lone CR, a line over
+    the limit, non-ASCII text, an untimed first entry, a zone learned only after the
+    parser's buffer gave up waiting for it."""
+    unusual = (
+        "cbs lone CR",
+        "cbs long line",
+        "cbs non-ascii continuation",
+        "cbs opens with text",
+        "cbs zone learned too late",
+    )
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({f"{name}.log": CASES[name] for name in unusual}))
+    assert _assert_same(path) == []
 
 
 def test_windows_update_log_borrows_the_cmtrace_zone_on_both_paths(tmp_path):
     path = tmp_path / "logs.zip"
-    files = {"WUAHandler.log": CASES["plain"], "WindowsUpdate.log": CASES["wulog-etw odd lines"]}
+    files = {
+        "WUAHandler.log": CASES["plain"],
+        "WindowsUpdate.log": CASES["wulog-etw odd lines"],
+        "CBS.log": CASES["cbs no csi"],
+    }
     path.write_bytes(zip_bytes(files))
-    assert len(_assert_same(path)) == 2
+    assert len(_assert_same(path)) == 3
 
 
 def test_the_example_zip_reads_the_same_both_ways():

@@ -18,6 +18,7 @@ from ..models import FORMATS, Entry
 from ..prefilter import TextScanner
 from . import (
     cbs,
+    cbs_scan,
     cmtrace,
     cmtrace_copy,
     cmtrace_scan,
@@ -110,10 +111,12 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     return parser(text, path)
 
 
-# Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
+# Formats whose per-file facts can be counted from the bytes, and their one-pass scans
+# for a diagnosis (None: a diagnosis reads the file entry by entry).
 _BYTE_SCANS = {
     "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
     "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
+    "cbs": (cbs_scan.fast_facts, None),
 }
 
 __all__ = ["FileFacts", "NotFast", "detect_format", "fast_facts", "file_scan", "parse_entries"]
@@ -134,6 +137,6 @@ def file_scan(fmt: str, encoding: str, binary: BinaryIO, path: str, scanner: Tex
     """A one-pass scan of a file (its facts, and the units holding `scanner`'s texts), or
     None when its format or encoding has none: then it is read entry by entry."""
     scan = _BYTE_SCANS.get(fmt)
-    if scan is None or not encoding.startswith("utf-8"):
+    if scan is None or scan[1] is None or not encoding.startswith("utf-8"):
         return None
     return scan[1](binary, path, scanner)
