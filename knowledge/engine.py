@@ -824,7 +824,9 @@ def diagnose_upload(
             return fold, reader.hand_over(source)
 
         workers = worker_count(sum(source.size for source in sources), len(sources))
-        folds = map_in_order(read_one, range(len(sources)), workers)
+        folds = map_in_order(
+            read_one, range(len(sources)), workers, size=lambda index: sources[index].size
+        )
         for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
             reader.receive(source, tally)
             collector.merge(fold)

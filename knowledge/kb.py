@@ -168,7 +168,7 @@ class KnowledgeBase(BaseModel):
     symptoms: list[Symptom]
     synonyms: dict[str, list[str]]
     cache_facts: list[CacheFact]
-    _log_index: dict[str, LogInfo] | None = PrivateAttr(default=None)
+    _log_index: LogCatalogue | None = PrivateAttr(default=None)
 
     # --- lookups used by the engine, the CLI and Slack ---------------------------
 
@@ -197,6 +197,27 @@ class KnowledgeBase(BaseModel):
         return step.text, f'"{procedure.title}", step {ref.step} ({source})'
 
     def log_for_file(self, file_name: str, fmt: str) -> LogInfo | None:
+        return self._catalogue().log_for_file(file_name, fmt)
+
+    def log_by_name(self, name: str) -> LogInfo | None:
+        return self._catalogue().log_by_name(name)
+
+    def _catalogue(self) -> LogCatalogue:
+        if self._log_index is None:
+            self._log_index = LogCatalogue(self.logs)
+        return self._log_index
+
+
+class LogCatalogue:
+    """The logs we know, found by the names files and people give them (logs.yaml)."""
+
+    def __init__(self, logs: list[LogInfo]):
+        self._index: dict[str, LogInfo] = {}
+        for info in logs:
+            for known in (info.name, *info.aliases):
+                self._index.setdefault(_log_key(known), info)
+
+    def log_for_file(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is: by its name, else (WindowsUpdate.log and CBS.log
         pasted under another name) by its format."""
         info = self.log_by_name(file_name)
@@ -206,13 +227,7 @@ class KnowledgeBase(BaseModel):
 
     def log_by_name(self, name: str) -> LogInfo | None:
         """Catalogue entry for a file or log name, misspellings and rotation accepted."""
-        if self._log_index is None:
-            index: dict[str, LogInfo] = {}
-            for info in self.logs:
-                for known in (info.name, *info.aliases):
-                    index.setdefault(_log_key(known), info)
-            self._log_index = index
-        return self._log_index.get(_log_key(name))
+        return self._index.get(_log_key(name))
 
 
 def _log_key(name: str) -> str:
@@ -328,6 +343,13 @@ def _check_ref(kb: KnowledgeBase, ref: StepRef, where: str) -> list[str]:
     if not 1 <= ref.step <= len(procedure.steps):
         return [f"{where}: {ref.procedure} has no step {ref.step}"]
     return []
+
+
+@cache
+def log_catalogue() -> LogCatalogue:
+    """The bundled log catalogue alone: naming the files of an upload (`sccm logs`)
+    needs no more of the knowledge base, and logs.yaml loads in a few milliseconds."""
+    return LogCatalogue(_parse_list(LogInfo, _read_yaml(DATA_DIR / "logs.yaml"), "logs.yaml"))
 
 
 @cache

@@ -54,15 +54,24 @@ def worker_count(total_bytes: int, files: int) -> int:
 
 
 def map_in_order(
-    work: Callable[[Item], Result], items: Sequence[Item], workers: int
+    work: Callable[[Item], Result],
+    items: Sequence[Item],
+    workers: int,
+    meanwhile: Callable[[], object] | None = None,
+    size: Callable[[Item], int] | None = None,
 ) -> Iterator[Result]:
     """work(item) for every item, yielded in the items' order.
 
     With more than one worker the calls run in forked processes; `work` and `items` are
     inherited by the children, so only the results need to pickle. An exception raised
     by `work` in a child is raised here, and the remaining work is stopped.
+    `meanwhile` runs in this process before the first result, while the children work.
+    `size` estimates an item's work: the biggest are handed out first, so that no
+    process is left with a big file at the end while the others wait.
     """
     if workers <= 1:
+        if meanwhile is not None:
+            meanwhile()
         yield from map(work, items)
         return
     global _job
@@ -70,12 +79,23 @@ def map_in_order(
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
+            order = range(len(items))
+            if size is not None:
+                order = sorted(order, key=lambda index: -size(items[index]))
             # Handed out one at a time, so a long file does not hold up a batch of short ones.
-            yield from pool.imap(_run, range(len(items)), chunksize=1)
+            results = pool.imap_unordered(_run, order, chunksize=1)
+            if meanwhile is not None:
+                meanwhile()
+            early: dict[int, Result] = {}  # results that came before their turn
+            for wanted in range(len(items)):
+                while wanted not in early:
+                    index, result = next(results)
+                    early[index] = result
+                yield early.pop(wanted)
     finally:
         _job = None
 
 
 def _run(index: int):
     work, items = _job
-    return work(items[index])
+    return index, work(items[index])

@@ -371,11 +371,21 @@ class LogReader:
         return ReadReport(files=files, skipped=list(self.upload.skipped), notes=notes)
 
 
+def _source_size(source: LogSource) -> int:
+    return source.size
+
+
+def load_catalogue() -> None:
+    from .kb import log_catalogue
+
+    log_catalogue()
+
+
 def catalogue_name(file_name: str, fmt: str) -> str | None:
     """The catalogue name of a file (WUAHandler.log), by its name or else its format."""
-    from .kb import kb
+    from .kb import log_catalogue
 
-    info = kb().log_for_file(file_name, fmt)
+    info = log_catalogue().log_for_file(file_name, fmt)
     return info.name if info else None
 
 
@@ -390,6 +400,10 @@ def read_report(path: Path) -> ReadReport:
             return reader.hand_over(source)
 
         workers = worker_count(sum(source.size for source in sources), len(sources))
-        for source, tally in zip(sources, map_in_order(read_one, sources, workers), strict=True):
+        # The catalogue names the files at the end; its loading overlaps the reading.
+        tallies = map_in_order(
+            read_one, sources, workers, meanwhile=load_catalogue, size=_source_size
+        )
+        for source, tally in zip(sources, tallies, strict=True):
             reader.receive(source, tally)
         return reader.report(catalogue_name)

@@ -72,6 +72,20 @@ def test_one_worker_runs_here():
 
 
 @needs_fork
+def test_the_biggest_items_go_first_and_results_still_come_in_order():
+    sizes = [1, 50, 3, 99, 2, 7]
+    results = list(parallel.map_in_order(_pid_and_square, sizes, 2, size=lambda n: n))
+    assert [square for _pid, square in results] == [n * n for n in sizes]
+
+
+def test_meanwhile_runs_here_before_the_results():
+    calls = []
+    results = parallel.map_in_order(_pid_and_square, [3], 1, meanwhile=lambda: calls.append(1))
+    assert calls == []  # nothing runs until the results are asked for
+    assert next(results) == (os.getpid(), 9) and calls == [1]
+
+
+@needs_fork
 def test_an_error_in_a_child_reaches_the_caller_with_its_message():
     with pytest.raises(InputError, match="file 3 is damaged"):
         list(parallel.map_in_order(_fail_on_three, list(range(6)), 2))
@@ -86,9 +100,9 @@ from knowledge.api import diagnose_path, read_logs
 
 parallel.MIN_PARALLEL_BYTES = 0
 used = []
-def counting(work, items, workers):
+def counting(work, items, workers, **options):
     used.append(workers)
-    return parallel.map_in_order(work, items, workers)
+    return parallel.map_in_order(work, items, workers, **options)
 engine.map_in_order = timeline.map_in_order = counting
 report = read_logs(sys.argv[1]).model_dump(mode="json")
 diagnosis = diagnose_path(sys.argv[1]).model_dump(mode="json")
