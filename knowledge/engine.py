@@ -207,14 +207,13 @@ class FileFold:
     def signature_hits(self, sigs: LogMatcher, message: str, mark: tuple, log: str) -> bool:
         """Records every signature of `sigs` that matches; whether one was a failure."""
         explained = False
-        for compiled, match in sigs.matches(message):
-            explained = self.found(compiled, match, message, mark, log) or explained
+        for compiled, update in sigs.matches(message):
+            explained = self.found(compiled, update, message, mark, log) or explained
         return explained
 
-    def found(self, compiled, match, message: str, mark: tuple, log: str) -> bool:
-        """Records one signature's match; whether it was a failure."""
+    def found(self, compiled, update: str | None, message: str, mark: tuple, log: str) -> bool:
+        """Records one signature's match (and the update it names); whether it was a failure."""
         spec = compiled.spec
-        update = match.group("update") if compiled.names_update else None
         codes = find_codes(message) if spec.outcome == "failed" else []
         self.record(
             f"{spec.id}|{self.group}",
@@ -296,8 +295,10 @@ class Collector:
                         message = scan.message(hit)
                         mark = (hit, LATER, hit.line)
                         explained = False
-                        for compiled, match in sigs.matches(message, hit.texts):
-                            explained = fold.found(compiled, match, message, mark, log) or explained
+                        for compiled, update in sigs.matches(message, hit.texts):
+                            explained = (
+                                fold.found(compiled, update, message, mark, log) or explained
+                            )
                         if not explained and not noisy and scan.is_error(hit):
                             fold.unexplained_error(self.kb, message, mark, log)
             except NotFast:

@@ -15,6 +15,12 @@ from .formats.cmtrace_scan import ERROR_TEXT
 from .kb import KnowledgeBase, LogInfo, Signature
 from .prefilter import TextScanner, required_literals, trie_regex
 
+# Routine lines repeat word for word thousands of times in a busy log ("Successfully
+# forwarded State Messages to the MP"), so each matcher remembers what its recent
+# short messages matched; the bounds keep that memory under a few MB.
+_REMEMBERED_MESSAGES = 4096
+_REMEMBERED_LENGTH = 512
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledSignature:
@@ -45,13 +51,31 @@ class LogMatcher:
         if not self.always:
             self.scanner = TextScanner([*self._texts, ERROR_TEXT])
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
+        self._remembered: dict[str, list[tuple[CompiledSignature, str | None]]] = {}
 
-    def matches(self, message: str, texts: set[int] | None = None):
-        """(signature, match) for every signature that matches the message.
+    def matches(
+        self, message: str, texts: set[int] | None = None
+    ) -> list[tuple[CompiledSignature, str | None]]:
+        """(signature, the update it names or None) for every signature that matches.
 
         `texts`, when given, are the indices of the scanner's texts that the message is
-        known to hold (the scanner found them): only their signatures are tried.
+        known to hold (the scanner found them): only their signatures are tried. The
+        answer depends on the message alone (a signature can only match a message that
+        holds one of its texts), so it is remembered for short messages.
         """
+        found = self._remembered.get(message)
+        if found is None:
+            found = [
+                (compiled, match.group("update") if compiled.names_update else None)
+                for compiled, match in self._search(message, texts)
+            ]
+            if len(message) <= _REMEMBERED_LENGTH:
+                if len(self._remembered) >= _REMEMBERED_MESSAGES:
+                    self._remembered.clear()
+                self._remembered[message] = found
+        return found
+
+    def _search(self, message: str, texts: set[int] | None):
         candidates = self.always
         if texts is not None:
             users = self._scanned_users

@@ -281,7 +281,7 @@ class SymptomIndex:
     def _match_line(self, entry: Entry, fmt: str, evidence: _Evidence) -> str | None:
         """Vote for what the line's signatures say; the line's outcome (failed wins)."""
         outcome = None
-        for signature, _match in self._signatures_for(entry, fmt).matches(entry.message):
+        for signature, _update in self._signatures_for(entry, fmt).matches(entry.message):
             spec = signature.spec
             if spec.outcome == "ok":
                 evidence.ok_stages.setdefault(spec.stage, spec.title or spec.id)
