@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -258,3 +259,40 @@ def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
     assert not engine._signature_set(engine.kb()).for_log(wua_handler).scanner.exact
     without = diagnose_path(path).model_dump()
     assert with_hyperscan == without
+
+
+CBS_FAILING = (
+    "2024-03-05 07:59:58, Info                  CBS    Exec: Failed to commit CSI transaction\r\n"
+    + _csi(MORNING, 300)
+    + "2024-03-05 08:00:01, Info                  CBS    Exec: Resolving package\r\n"
+    + "  then: Exec: Failed to commit CSI transaction, hr=0x800f0922\r\n"
+    + "\r\n"
+    + "2024-13-05 08:00:02, Info                  CBS    Exec: Failed to commit CSI transaction\r\n"
+    + _cbs(3, 10)
+    + _csi(CBS_LATE, 240)
+    + "2024-03-05 10:00:05, Error                 CBS    Failed to call external evaluate "
+    + "applicability on package\r\n"
+    + "   for: Package_for_KB5034441~31bf3856ad364e35~amd64~~10.0.1.0\r\n"
+)
+
+
+def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monkeypatch):
+    """Hits before the zone is known, on a continuation line, on an impossible stamp and
+    after a daylight-saving change: the one-pass scan of CBS.log agrees with cbs.parse."""
+    from knowledge.formats import cbs, file_scan
+    from knowledge.kb import kb
+    from knowledge.signatures import SignatureSet
+
+    path = tmp_path / "logs.zip"
+    files = {"WUAHandler.log": CASES["plain"], "CBS.log": CBS_FAILING}
+    path.write_bytes(zip_bytes(files, bom=False))
+    sigs = SignatureSet(kb()).for_log(kb().log_by_name("CBS.log"))
+    scan = file_scan("cbs", "utf-8", io.BytesIO(CBS_FAILING.encode()), "CBS.log", sigs.scanner)
+    hits = [hit for found in scan.hits() for hit in found]
+    assert [hit.line for hit in hits] == [1, 3, 6, 11]
+    assert scan.facts.entries == 9
+    parsed = {e.line: e for e in cbs.parse(io.StringIO(CBS_FAILING, newline=""), "CBS.log")}
+    assert [scan.entry(hit) for hit in hits] == [parsed[hit.line] for hit in hits]
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+    assert any(e["file"] == "CBS.log" for e in fast["evidence"]), fast["evidence"]

@@ -116,7 +116,7 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
 _BYTE_SCANS = {
     "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
     "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
-    "cbs": (cbs_scan.fast_facts, None),
+    "cbs": (cbs_scan.fast_facts, cbs_scan.FileScan),
 }
 
 __all__ = ["FileFacts", "NotFast", "detect_format", "fast_facts", "file_scan", "parse_entries"]

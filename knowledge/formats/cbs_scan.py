@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..models import ERROR, INFO, WARNING, Entry
-from ._shared import ZONE_WAIT_ENTRIES, Clock, ymd
+from ..prefilter import TextScanner
+from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from .cbs import zone_from_csi
-from .cmtrace_scan import FileFacts
+from .cmtrace_scan import FileFacts, NotFast
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -58,35 +61,119 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
         return None
 
 
+class FileScan:
+    """One pass over a CBS.log: the entries holding wanted texts, then the facts.
+
+    The contract of `cmtrace_scan.FileScan`: `hits()` yields per buffer and may raise
+    `NotFast`; afterwards `facts` is set. An entry is its timestamped line and the
+    lines that continue it, as `cbs.parse` joins them; a text counts when it is in the
+    entry's message (after the level word and the component).
+    """
+
+    def __init__(self, binary: BinaryIO, path: str, scanner: TextScanner):
+        self.binary = binary
+        self.path = path
+        self.scanner = scanner
+        self.facts: FileFacts | None = None
+        self._count = _Count(path, scanner)
+
+    def hits(self) -> Iterator[list[CbsHit]]:
+        count = self._count
+        try:
+            for buffer, end in _regions(self.binary):
+                found = count.add(buffer, end, self.scanner.scan(buffer, end))
+                if found:
+                    yield found
+            last = count.close_unit()
+            if last is not None:
+                yield [last]
+        except _Odd:
+            raise NotFast(self.path) from None
+        self.facts = count.facts()
+
+    def message(self, hit: CbsHit) -> str:
+        return hit.message
+
+    def time(self, hit: CbsHit) -> datetime | None:
+        return self._count.time(hit.stamp)
+
+    def is_error(self, hit: CbsHit) -> bool:
+        return hit.stamp[5] == ERROR
+
+    def entry(self, hit: CbsHit) -> Entry:
+        if hit.entry is None:
+            line, _day, _hhmm, _second, component, severity, _zone = hit.stamp
+            when, message = self.time(hit), hit.message
+            hit.entry = Entry(self.path, line, when, component.decode(), severity, None, message)
+        return hit.entry
+
+
+@dataclass(slots=True)
+class CbsHit:
+    """An entry of a CBS.log in which a scanner found a wanted text (see cmtrace_scan.Hit)."""
+
+    line: int
+    texts: set[int] | None
+    message: str
+    stamp: tuple  # (line, day, time, second, component, severity, zone)
+    entry: Entry | None = None
+
+
 class _Count:
-    def __init__(self, path: str):
+    """The facts of a CBS.log, counted line by line; with a scanner, its hits too."""
+
+    def __init__(self, path: str, scanner: TextScanner | None = None):
         self.path = path
         self.clock = Clock(ymd)
         self.entries = self.errors = self.warnings = self.timed = 0
         self.line = 0
         self.offset: int | None = None  # the zone, once a CSI line reveals it
+        self.first_zone: int | None = None  # the first zone learned
         # (line, day, time, second, component, severity, zone) of the first and the
-        # last timed line; entries are made of them at the end.
+        # last timed line; a zone of None before the first one is learned.
         self.first: tuple | None = None
         self.last: tuple | None = None
+        # The entry being read, for the hits: its stamp, first line of message, the
+        # lines that continue it, and the scanner's texts in it (None: none yet).
+        self.texts = scanner.texts if scanner is not None else ()
+        self.exact = scanner is not None and scanner.exact
+        self.unit: tuple | None = None
+        self.unit_lines: list[bytes] = []
+        self.unit_texts: set[int] | None = None
 
-    def add(self, buffer: bytes, end: int) -> None:
+    def add(self, buffer: bytes, end: int, found: list | None = None) -> list[CbsHit]:
+        """Counts the lines of buffer[:end]; with `found` (the scanner's (end offset,
+        text) pairs in it), returns the entries that closed holding a text."""
         match_line = _LINE.match
         clock_time = self.clock.time
         lines = buffer[:end].split(b"\n")
         if not lines[-1]:
             lines.pop()  # nothing after the last line break
+        hits: list[CbsHit] = []
+        want = found is not None
+        pending = len(found) if want else 0  # scanner results not yet given to a line
+        next_found = 0
+        line_end = -1
         for raw in lines:
             self.line += 1
+            line_start = line_end + 1
+            line_end = line_start + len(raw)
             if len(raw) >= MAX_LINE:
                 raise _Odd
             match = match_line(raw)
             if match is None:
                 if not raw.isascii():
                     raise _Odd
-                if not self.entries and raw.strip(_ASCII_SPACE):
+                blank = not raw.strip(_ASCII_SPACE)
+                if not self.entries and not blank:
                     raise _Odd  # the file opens with text: the parser's first entry is untimed
-                continue  # a blank line, or one that continues the entry above
+                # A blank line, or one that continues the entry above.
+                if want and not blank and self.unit is not None:
+                    if len(self.unit_lines) <= MAX_RECORD_LINES:
+                        self.unit_lines.append(raw)
+                    if next_found < pending and found[next_found][0] <= line_end:
+                        next_found = self._take(found, next_found, line_end, line_start)
+                continue
             day, hhmm, second, level, component = match.groups()
             if not component.isascii():
                 raise _Odd
@@ -99,34 +186,70 @@ class _Count:
             day, hhmm, second = day.decode(), hhmm.decode(), second.decode()
             if component == b"CSI" and raw[match.end() + 8 : match.end() + 9] == b"@":
                 self._learn(raw[match.end() :], day, hhmm, second)
+            stamp = (self.line, day, hhmm, second, component, severity, self.offset)
+            if want:
+                if self.unit is not None:
+                    closed = self.close_unit()
+                    if closed is not None:
+                        hits.append(closed)
+                self.unit = stamp
+                self.unit_lines = [raw[match.end() :]]
+                if next_found < pending and found[next_found][0] <= line_end:
+                    next_found = self._take(found, next_found, line_end, line_start + match.end())
             if clock_time(day, hhmm, second, 0, self.offset) is None:
                 continue  # an impossible stamp: an untimed entry
             self.timed += 1
-            stamp = (self.line, day, hhmm, second, component, severity, self.offset)
             if self.first is None:
                 self.first = stamp
             self.last = stamp
+        return hits
+
+    def _take(self, found: list, index: int, line_end: int, message_start: int) -> int:
+        """Gives the current entry the scanner's texts that end on this line inside its
+        message; returns the index of the first result after the line."""
+        texts = self.texts
+        while index < len(found) and found[index][0] <= line_end:
+            stop, text = found[index]
+            index += 1
+            if not self.exact:
+                self.unit_texts = self.unit_texts or set()
+            elif stop - len(texts[text]) >= message_start:
+                if self.unit_texts is None:
+                    self.unit_texts = set()
+                self.unit_texts.add(text)
+        return index
+
+    def close_unit(self) -> CbsHit | None:
+        """The entry being read, as a hit if a text was found in it."""
+        unit, texts = self.unit, self.unit_texts
+        self.unit, self.unit_texts = None, None
+        if unit is None or texts is None:
+            return None
+        parts = [decode_bytes(line.rstrip(b"\r")) for line in self.unit_lines]
+        return CbsHit(unit[0], texts if self.exact else None, join_capped(parts), unit)
 
     def _learn(self, message: bytes, day: str, hhmm: str, second: str) -> None:
         local = self.clock.time(day, hhmm, second, 0, None)
         learned = zone_from_csi(local, decode_bytes(message)) if local is not None else None
         if learned is None:
             return
-        if self.offset is None and self.first is not None:
+        if self.offset is None:
             # The entries above still wait in the parser's zone buffer, unless there are
             # too many of them; those that wait come out in this zone.
-            if self.entries > ZONE_WAIT_ENTRIES:
+            if self.first is not None and self.entries > ZONE_WAIT_ENTRIES:
                 raise _Odd
-            self.first = (*self.first[:6], learned)
-            self.last = (*self.last[:6], learned)
+            self.first_zone = learned
         self.offset = learned
+
+    def time(self, stamp: tuple) -> datetime | None:
+        _line, day, hhmm, second, _component, _severity, zone = stamp
+        return self.clock.time(day, hhmm, second, 0, self.first_zone if zone is None else zone)
 
     def entry(self, stamp: tuple | None) -> Entry | None:
         if stamp is None:
             return None
-        line, day, hhmm, second, component, severity, zone = stamp
-        when = self.clock.time(day, hhmm, second, 0, zone)
-        return Entry(self.path, line, when, component.decode(), severity, None, "")
+        line, _day, _hhmm, _second, component, severity, _zone = stamp
+        return Entry(self.path, line, self.time(stamp), component.decode(), severity, None, "")
 
     def facts(self) -> FileFacts:
         first, last = self.entry(self.first), self.entry(self.last)
