@@ -102,6 +102,14 @@ def _trie_pattern(node: dict) -> str:
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
+# A CR that is not followed by LF, also at the very end of the data.
+_LONE_CR = rb"\r(?:[^\n]|\z)"
+
+
+class LoneCarriageReturn(Exception):
+    """A scanned buffer holds a lone CR: its line numbers cannot come from counting LF."""
+
+
 class TextScanner:
     """Every place in a buffer where one of a fixed list of texts occurs, ignoring case.
 
@@ -111,13 +119,17 @@ class TextScanner:
     exactly which texts each record holds. Without it, re2 reports the leftmost
     occurrence after each one it found, with index -1 (which text is unknown): enough
     to find the records worth reading, at a few hundred MB/s.
+
+    With Hyperscan the same pass also looks for a lone CR (one not followed by LF),
+    which a text reader takes for a line break: `scan` raises `LoneCarriageReturn`
+    when it finds one, and `checks_line_breaks` says that it looks.
     """
 
     def __init__(self, texts: Iterable[str]):
         self.texts = tuple(texts)
         encoded = [text.encode() for text in self.texts]
         self._database = _hyperscan_database(encoded)
-        self.exact = self._database is not None
+        self.exact = self.checks_line_breaks = self._database is not None
         self._scratch = threading.local()  # Hyperscan's working memory: one per thread
         self._finder = None if self.exact else _re2_finder(encoded)
 
@@ -125,8 +137,11 @@ class TextScanner:
         found: list[tuple[int, int]] = []
         if self._database is not None:
             append = found.append
+            lone_cr = len(self.texts)
 
             def on_match(index, _start, stop, _flags, _context):
+                if index == lone_cr:
+                    raise LoneCarriageReturn(stop)
                 append((stop, index))
 
             scratch = getattr(self._scratch, "space", None)
@@ -151,10 +166,12 @@ def _hyperscan_database(texts: list[bytes]):
     except ImportError:  # not built for this platform (Windows): re2 instead
         return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    expressions = [re.escape(text) for text in texts]
+    expressions.append(_LONE_CR)  # its id is the number of texts
     database.compile(
-        expressions=[re.escape(text) for text in texts],
-        ids=list(range(len(texts))),
-        flags=[hyperscan.HS_FLAG_CASELESS] * len(texts),
+        expressions=expressions,
+        ids=list(range(len(expressions))),
+        flags=[hyperscan.HS_FLAG_CASELESS] * len(expressions),
     )
     return database
 

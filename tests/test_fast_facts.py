@@ -12,7 +12,7 @@ import pytest
 
 from knowledge.archive import open_upload
 from knowledge.decoding import MAX_LINE
-from knowledge.formats import fast_facts
+from knowledge.formats import NotFast, fast_facts
 from knowledge.timeline import LogReader
 from tests.logbuilder import Line, cbs_log, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
 
@@ -296,3 +296,36 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     fast, slow = _diagnosis_both_ways(path, monkeypatch)
     assert fast == slow
     assert any(e["file"] == "CBS.log" for e in fast["evidence"]), fast["evidence"]
+
+
+def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
+    tmp_path, monkeypatch
+):
+    """A text reader breaks the line at a lone CR, so counting LFs would cite the wrong
+    line: the scanner sees the CR in the same pass and the file is read record by record."""
+    from knowledge.formats import file_scan
+    from knowledge.kb import kb
+    from knowledge.prefilter import LoneCarriageReturn, TextScanner
+    from knowledge.signatures import SignatureSet
+
+    failing = "OnSearchComplete - Failed to end search job. Error = 0x80244022."
+    text = cmtrace_log(
+        [
+            Line("first part\rsecond part", MORNING, "WUAHandler"),
+            Line(failing, MORNING + timedelta(seconds=5), "WUAHandler", 3),
+        ]
+    )
+    scanner = SignatureSet(kb()).for_log(kb().log_by_name("WUAHandler.log")).scanner
+    if scanner.checks_line_breaks:
+        with pytest.raises(LoneCarriageReturn):
+            TextScanner(["search job"]).scan(b"a\rb search job\r\n", 17)
+    scan = file_scan("cmtrace", "utf-8", io.BytesIO(text.encode()), "WUAHandler.log", scanner)
+    with pytest.raises(NotFast):
+        for _found in scan.hits():
+            pass
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"WUAHandler.log": text}))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+    cited = [e for e in fast["evidence"] if failing in e["text"]]
+    assert cited and cited[0]["line"] == 3, fast["evidence"]

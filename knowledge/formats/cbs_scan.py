@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..models import ERROR, INFO, WARNING, Entry
-from ..prefilter import TextScanner
+from ..prefilter import LoneCarriageReturn, TextScanner
 from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from .cbs import zone_from_csi
 from .cmtrace_scan import FileFacts, NotFast
@@ -87,7 +87,7 @@ class FileScan:
             last = count.close_unit()
             if last is not None:
                 yield [last]
-        except _Odd:
+        except (_Odd, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()
 

@@ -32,7 +32,7 @@ from typing import BinaryIO, TextIO
 from ..decoding import MAX_LINE, decode_bytes
 from ..errors import InputError
 from ..models import ERROR, Entry
-from ..prefilter import TextScanner
+from ..prefilter import LoneCarriageReturn, TextScanner
 from . import cmtrace
 
 _CHUNK = 1 << 20
@@ -123,7 +123,9 @@ class FileScan:
         self._clock = cmtrace.RecordClock()
 
     def hits(self) -> Iterator[list[Hit]]:
-        scan = _Scan(self.path, exact_lines=True)
+        # Line numbers must be exact: lone CRs are looked for by the scanner where it
+        # can, else by counting.
+        scan = _Scan(self.path, exact_lines=not self.scanner.checks_line_breaks)
         lines = 0
         try:
             for buffer, end in _regions(self.binary):
@@ -134,7 +136,7 @@ class FileScan:
                 if found:
                     yield found
             self.facts = scan.facts()
-        except _Odd:
+        except (_Odd, LoneCarriageReturn):
             raise NotFast(self.path) from None
         if self.facts is None:
             raise NotFast(self.path)

@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from ..decoding import MAX_LINE, decode_bytes
 from ..models import Entry
-from ..prefilter import TextScanner
+from ..prefilter import LoneCarriageReturn, TextScanner
 from . import wulog_etw
 from .cmtrace_scan import FileFacts, Hit, NotFast, parse_hit, records_with_texts
 
@@ -74,7 +74,7 @@ class FileScan:
                 )
                 if found:
                     yield found
-        except _Odd:
+        except (_Odd, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()
         if self.facts is None:
