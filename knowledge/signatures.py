@@ -18,8 +18,8 @@ from .prefilter import TextScanner, required_literals, trie_regex
 # Routine lines repeat word for word thousands of times in a busy log ("Successfully
 # forwarded State Messages to the MP"), so each matcher remembers what its recent
 # short messages matched; the bounds keep that memory under a few MB.
-_REMEMBERED_MESSAGES = 4096
-_REMEMBERED_LENGTH = 512
+_REMEMBERED_MESSAGES = 16384
+_REMEMBERED_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True)
