@@ -27,6 +27,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -64,7 +66,9 @@ def map_in_order(
 
     With more than one worker the calls run in forked processes; `work` and `items` are
     inherited by the children, so only the results need to pickle. An exception raised
-    by `work` in a child is raised here, and the remaining work is stopped.
+    by `work` in a child is raised here, and the remaining work is cancelled. If a
+    child dies (killed, out of memory), what it left undone is done here instead: a
+    lost process never hangs or loses the answer.
     `meanwhile` runs in this process before the first result, while the children work.
     `size` estimates an item's work: the biggest are handed out first, so that no
     process is left with a big file at the end while the others wait.
@@ -76,26 +80,26 @@ def map_in_order(
         return
     global _job
     _job = (work, items)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            order = range(len(items))
-            if size is not None:
-                order = sorted(order, key=lambda index: -size(items[index]))
-            # Handed out one at a time, so a long file does not hold up a batch of short ones.
-            results = pool.imap_unordered(_run, order, chunksize=1)
-            if meanwhile is not None:
-                meanwhile()
-            early: dict[int, Result] = {}  # results that came before their turn
-            for wanted in range(len(items)):
-                while wanted not in early:
-                    index, result = next(results)
-                    early[index] = result
-                yield early.pop(wanted)
+        order = range(len(items))
+        if size is not None:
+            order = sorted(order, key=lambda index: -size(items[index]))
+        # Queued one by one in that order; each child takes the next when it is free.
+        futures = {index: executor.submit(_run, index) for index in order}
+        if meanwhile is not None:
+            meanwhile()
+        for index in range(len(items)):
+            try:
+                result = futures[index].result()
+            except BrokenProcessPool:
+                result = work(items[index])
+            yield result
     finally:
+        executor.shutdown(wait=False, cancel_futures=True)
         _job = None
 
 
 def _run(index: int):
     work, items = _job
-    return index, work(items[index])
+    return work(items[index])

@@ -85,6 +85,21 @@ def test_meanwhile_runs_here_before_the_results():
     assert next(results) == (os.getpid(), 9) and calls == [1]
 
 
+_PARENT = os.getpid()
+
+
+def _die_in_a_child_on_two(number: int) -> int:
+    if number == 2 and os.getpid() != _PARENT:
+        os._exit(9)  # as the kernel's out-of-memory killer would end it
+    return number * 10
+
+
+@needs_fork
+def test_a_child_that_dies_loses_nothing_and_hangs_nothing():
+    results = list(parallel.map_in_order(_die_in_a_child_on_two, list(range(8)), 2))
+    assert results == [n * 10 for n in range(8)]
+
+
 @needs_fork
 def test_an_error_in_a_child_reaches_the_caller_with_its_message():
     with pytest.raises(InputError, match="file 3 is damaged"):
