@@ -91,7 +91,7 @@ def map_in_order(
             meanwhile()
         for index in range(len(items)):
             try:
-                result = futures[index].result()
+                result = futures.pop(index).result()  # a result is let go once it is used
             except BrokenProcessPool:
                 result = work(items[index])
             yield result
