@@ -96,7 +96,9 @@ def map_in_order(
                 result = work(items[index])
             yield result
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        # After an error, files not yet started are dropped; a child finishes at most
+        # the file it is reading, and every child is reaped before this returns.
+        executor.shutdown(wait=True, cancel_futures=True)
         _job = None
 
 
