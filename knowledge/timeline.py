@@ -34,7 +34,7 @@ from .parallel import map_in_order, worker_count
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
 # Unpack the sample in small steps: the default 1 MiB would unpack most of a small file
 # twice, once here and once when it is read.
-_SNIFF_BUFFER = 64 << 10
+_SNIFF_BUFFER = 32 << 10
 
 # CMTrace and the older "simple" trace write the writer's bias next to each time.
 _CMTRACE_ZONE = re.compile(
