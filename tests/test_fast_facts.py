@@ -329,3 +329,17 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
     assert fast == slow
     cited = [e for e in fast["evidence"] if failing in e["text"]]
     assert cited and cited[0]["line"] == 3, fast["evidence"]
+
+
+@pytest.mark.parametrize("with_hyperscan", [True, False])
+def test_error_and_warning_types_are_counted_exactly_and_case_sensitively(with_hyperscan):
+    from knowledge.prefilter import LiteralCounter
+
+    counter = LiteralCounter([b'" type="3"', b'" type="2"'])
+    if not with_hyperscan:
+        counter._database = None
+    text = cmtrace_log(_lines(40, every=3)).encode() + b'<![LOG[x" TYPE="3"]LOG]!>'
+    end = len(text) - 5
+    expected = [text.count(b'" type="3"', 0, end), text.count(b'" type="2"', 0, end)]
+    assert expected[0] == 14
+    assert counter.count(text, end) == expected

@@ -32,7 +32,7 @@ from typing import BinaryIO, TextIO
 from ..decoding import MAX_LINE, decode_bytes
 from ..errors import InputError
 from ..models import ERROR, Entry
-from ..prefilter import LoneCarriageReturn, TextScanner
+from ..prefilter import LiteralCounter, LoneCarriageReturn, TextScanner
 from . import cmtrace
 
 _CHUNK = 1 << 20
@@ -49,6 +49,8 @@ _WARNING = b'" type="2"'
 # The text that marks an error record, for a scanner (errors are read too: a known
 # error code that no signature explains still counts).
 ERROR_TEXT = _ERROR.decode()
+# Errors and warnings are a few per cent of records: counted in one pass.
+_SEVERITIES = LiteralCounter([_ERROR, _WARNING])
 _BLANK = b" \t\r\n"
 # The last record of a file is kept (as bytes) to read its time; a multi-line record
 # longer than this is damage, and such a file takes the record-by-record path.
@@ -223,8 +225,9 @@ class _Scan:
         self.opens += buffer.count(_OPEN, 0, end)
         self.chains += buffer.count(self.chain, 0, end + len(_OPEN))
         self.types += buffer.count(_TYPE, 0, end)
-        self.errors += buffer.count(_ERROR, 0, end)
-        self.warnings += buffer.count(_WARNING, 0, end)
+        errors, warnings = _SEVERITIES.count(buffer, end)
+        self.errors += errors
+        self.warnings += warnings
         self.biased += buffer.count(self.bias, 0, end)
         last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
         self.tail = buffer[last:end]
