@@ -106,6 +106,7 @@ CASES = {
     + "trailing note\r\n",
     "wulog-etw no final break": wulog_etw(_lines(5)).rstrip("\r\n"),
     "wulog-etw lone CR": wulog_etw(_lines(5)).replace("\r\n", "\r", 2),
+    "wulog-etw non-ascii": "\u00a0\r\nPfad: Bénédicte\r\n" + wulog_etw(_lines(4)) + "\u3000 \r\n",
     "cbs zone from csi": _cbs(5) + _csi(MORNING, 300) + _cbs(5, 10),
     "cbs no csi": _cbs(20),
     "cbs lf": (_cbs(3) + _csi(MORNING, 300) + _cbs(3, 5)).replace("\r\n", "\n"),

@@ -107,19 +107,36 @@ class _Count:
 
     def add(self, buffer: bytes, end: int) -> None:
         lines = _lines(buffer, end)
-        for line in lines:
-            if len(line) >= MAX_LINE:
-                raise _Odd
-            stripped = line.strip(_ASCII_SPACE)
-            if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
-                continue
-            self.entries += 1
+        if lines and max(map(len, lines)) >= MAX_LINE:
+            raise _Odd
+        if buffer[:end].isascii():
+            # The usual case, done without a Python loop over the lines: only ASCII
+            # whitespace can make a line blank.
+            self.entries += len(lines) - [line.strip(_ASCII_SPACE) for line in lines].count(b"")
             if self.first is None and self.looked < _LOOK_FOR_TIME:
-                self.looked += 1
-                self.first = _timed(line, self.path)
+                self._look_for_time(lines)
+        else:
+            for line in lines:
+                stripped = line.strip(_ASCII_SPACE)
+                if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
+                    continue
+                self.entries += 1
+                if self.first is None and self.looked < _LOOK_FOR_TIME:
+                    self.looked += 1
+                    self.first = _timed(line, self.path)
         if _FAILED in buffer:
             self.warnings += sum(1 for line in lines if _FAILED in line)
         self.older, self.newer = self.newer, lines
+
+    def _look_for_time(self, lines: list[bytes]) -> None:
+        """The first timed line among the first non-blank ones (ASCII lines)."""
+        for line in lines:
+            if not line.strip(_ASCII_SPACE):
+                continue
+            self.looked += 1
+            self.first = _timed(line, self.path)
+            if self.first is not None or self.looked >= _LOOK_FOR_TIME:
+                return
 
     def facts(self) -> FileFacts | None:
         if self.first is None:
