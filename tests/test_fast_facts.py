@@ -274,12 +274,14 @@ CBS_FAILING = (
     + "2024-03-05 10:00:05, Error                 CBS    Failed to call external evaluate "
     + "applicability on package\r\n"
     + "   for: Package_for_KB5034441~31bf3856ad364e35~amd64~~10.0.1.0\r\n"
+    + "2024-03-05 10:00:06, Perf                  CBS    Exec: Failed to commit CSI transaction\r\n"
 )
 
 
 def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monkeypatch):
-    """Hits before the zone is known, on a continuation line, on an impossible stamp and
-    after a daylight-saving change: the one-pass scan of CBS.log agrees with cbs.parse."""
+    """Hits before the zone is known, on a continuation line, on an impossible stamp,
+    after a daylight-saving change and at a Perf level: the one-pass scan of CBS.log
+    agrees with cbs.parse."""
     from knowledge.formats import cbs, file_scan
     from knowledge.kb import kb
     from knowledge.signatures import SignatureSet
@@ -290,8 +292,8 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     sigs = SignatureSet(kb()).for_log(kb().log_by_name("CBS.log"))
     scan = file_scan("cbs", "utf-8", io.BytesIO(CBS_FAILING.encode()), "CBS.log", sigs.scanner)
     hits = [hit for found in scan.hits() for hit in found]
-    assert [hit.line for hit in hits] == [1, 3, 6, 11]
-    assert scan.facts.entries == 9
+    assert [hit.line for hit in hits] == [1, 3, 6, 11, 13]
+    assert scan.facts.entries == 10
     parsed = {e.line: e for e in cbs.parse(io.StringIO(CBS_FAILING, newline=""), "CBS.log")}
     assert [scan.entry(hit) for hit in hits] == [parsed[hit.line] for hit in hits]
     fast, slow = _diagnosis_both_ways(path, monkeypatch)

@@ -38,7 +38,7 @@ from ._shared import (
 
 LINE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +(\S*) *(.*)$")
 _CSI_STAMP = re.compile(r"[0-9A-Fa-f]{8}@(\d{4})/(\d{1,2})/(\d{1,2}):(\d{1,2}):(\d{2}):(\d{2})")
-_LEVELS = {"info": INFO, "warning": WARNING, "error": ERROR, "perf": VERBOSE, "debug": VERBOSE}
+LEVELS = {"info": INFO, "warning": WARNING, "error": ERROR, "perf": VERBOSE, "debug": VERBOSE}
 _STAMP_SLACK_SECONDS = 120  # prefix and CSI stamp are written moments apart
 
 
@@ -89,7 +89,7 @@ def parse(text: TextIO, path: str) -> Iterator[Entry]:
             if learned is not None:
                 zone.learn(learned)
         when = clock.time(day, hhmm, second, 0, zone.offset)
-        severity = _LEVELS.get(level.lower(), INFO)
+        severity = LEVELS.get(level.lower(), INFO)
         current = Entry(path, number, when, component, severity, None, message)
     if current is not None:
         if extra:

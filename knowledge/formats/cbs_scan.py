@@ -27,7 +27,7 @@ from ..decoding import MAX_LINE, decode_bytes
 from ..models import ERROR, INFO, WARNING, Entry
 from ..prefilter import LoneCarriageReturn, TextScanner
 from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
-from .cbs import zone_from_csi
+from .cbs import LEVELS, zone_from_csi
 from .cmtrace_scan import FileFacts, NotFast
 
 _CHUNK = 1 << 20
@@ -36,7 +36,16 @@ _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 # cbs.LINE for ASCII text, up to the spaces after the level word (the rest of the
 # pattern matches anything), with the component and the start of the message.
 _LINE = re.compile(rb"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +(\S*) *")
-_SEVERITY = {b"error": ERROR, b"warning": WARNING}
+# The parser's level words, as written ("Info") and lower-cased.
+_SEVERITY = {
+    spelling.encode(): severity
+    for word, severity in LEVELS.items()
+    for spelling in (word, word.capitalize())
+}
+_CLOCK_TIMES = frozenset(
+    f"{hour:02d}:{minute:02d}".encode() for hour in range(24) for minute in range(60)
+)
+_CLOCK_SECONDS = frozenset(f"{second:02d}".encode() for second in range(60))
 
 
 class _Odd(Exception):
@@ -140,15 +149,19 @@ class _Count:
         self.unit: tuple | None = None
         self.unit_lines: list[bytes] = []
         self.unit_texts: set[int] | None = None
+        self._day_is_valid: dict[tuple[bytes, int | None], bool] = {}
 
     def add(self, buffer: bytes, end: int, found: list | None = None) -> list[CbsHit]:
         """Counts the lines of buffer[:end]; with `found` (the scanner's (end offset,
         text) pairs in it), returns the entries that closed holding a text."""
-        match_line = _LINE.match
-        clock_time = self.clock.time
         lines = buffer[:end].split(b"\n")
         if not lines[-1]:
             lines.pop()  # nothing after the last line break
+        if lines and max(map(len, lines)) >= MAX_LINE:
+            raise _Odd
+        checked_ascii = buffer[:end].isascii()  # else line by line, where it matters
+        match_line = _LINE.match
+        day_is_valid = self._day_is_valid
         hits: list[CbsHit] = []
         want = found is not None
         pending = len(found) if want else 0  # scanner results not yet given to a line
@@ -158,11 +171,9 @@ class _Count:
             self.line += 1
             line_start = line_end + 1
             line_end = line_start + len(raw)
-            if len(raw) >= MAX_LINE:
-                raise _Odd
             match = match_line(raw)
             if match is None:
-                if not raw.isascii():
+                if not checked_ascii and not raw.isascii():
                     raise _Odd
                 blank = not raw.strip(_ASCII_SPACE)
                 if not self.entries and not blank:
@@ -175,15 +186,14 @@ class _Count:
                         next_found = self._take(found, next_found, line_end, line_start)
                 continue
             day, hhmm, second, level, component = match.groups()
-            if not component.isascii():
+            if not checked_ascii and not component.isascii():
                 raise _Odd
             self.entries += 1
-            severity = _SEVERITY.get(level.lower(), INFO)
+            severity = _SEVERITY.get(level) or _SEVERITY.get(level.lower(), INFO)
             if severity == ERROR:
                 self.errors += 1
             elif severity == WARNING:
                 self.warnings += 1
-            day, hhmm, second = day.decode(), hhmm.decode(), second.decode()
             if component == b"CSI" and raw[match.end() + 8 : match.end() + 9] == b"@":
                 self._learn(raw[match.end() :], day, hhmm, second)
             stamp = (self.line, day, hhmm, second, component, severity, self.offset)
@@ -196,13 +206,25 @@ class _Count:
                 self.unit_lines = [raw[match.end() :]]
                 if next_found < pending and found[next_found][0] <= line_end:
                     next_found = self._take(found, next_found, line_end, line_start + match.end())
-            if clock_time(day, hhmm, second, 0, self.offset) is None:
+            # What the parser's clock accepts, without building the time: an hour of
+            # 00-23, minutes and seconds of 00-59, a real date.
+            if hhmm not in _CLOCK_TIMES or second not in _CLOCK_SECONDS:
                 continue  # an impossible stamp: an untimed entry
+            if not day_is_valid.get((day, self.offset)) and not self._check_day(day):
+                continue
             self.timed += 1
             if self.first is None:
                 self.first = stamp
             self.last = stamp
         return hits
+
+    def _check_day(self, day: bytes) -> bool:
+        key = (day, self.offset)
+        valid = self.clock.time(day.decode(), "00:00", "00", 0, self.offset) is not None
+        if len(self._day_is_valid) > 10_000:  # a damaged file can invent endless dates
+            self._day_is_valid.clear()
+        self._day_is_valid[key] = valid
+        return valid
 
     def _take(self, found: list, index: int, line_end: int, message_start: int) -> int:
         """Gives the current entry the scanner's texts that end on this line inside its
@@ -228,8 +250,8 @@ class _Count:
         parts = [decode_bytes(line.rstrip(b"\r")) for line in self.unit_lines]
         return CbsHit(unit[0], texts if self.exact else None, join_capped(parts), unit)
 
-    def _learn(self, message: bytes, day: str, hhmm: str, second: str) -> None:
-        local = self.clock.time(day, hhmm, second, 0, None)
+    def _learn(self, message: bytes, day: bytes, hhmm: bytes, second: bytes) -> None:
+        local = self.clock.time(day.decode(), hhmm.decode(), second.decode(), 0, None)
         learned = zone_from_csi(local, decode_bytes(message)) if local is not None else None
         if learned is None:
             return
@@ -243,7 +265,8 @@ class _Count:
 
     def time(self, stamp: tuple) -> datetime | None:
         _line, day, hhmm, second, _component, _severity, zone = stamp
-        return self.clock.time(day, hhmm, second, 0, self.first_zone if zone is None else zone)
+        zone = self.first_zone if zone is None else zone
+        return self.clock.time(day.decode(), hhmm.decode(), second.decode(), 0, zone)
 
     def entry(self, stamp: tuple | None) -> Entry | None:
         if stamp is None:
