@@ -346,3 +346,22 @@ def test_error_and_warning_types_are_counted_exactly_and_case_sensitively(with_h
     expected = [text.count(b'" type="3"', 0, end), text.count(b'" type="2"', 0, end)]
     assert expected[0] == 14
     assert counter.count(text, end) == expected
+
+
+def test_a_usual_record_read_on_its_own_equals_the_parsers_entry():
+    """Evidence records are read one by one (`cmtrace.usual_entry`); the result must be
+    what the parser gives for the same line in its file."""
+    from knowledge.formats import cmtrace
+
+    checked = 0
+    for name, text in CASES.items():
+        if name.startswith(("wulog", "cbs")):
+            continue
+        parsed = {e.line: e for e in cmtrace.parse(io.StringIO(text, newline=""), "x.log")}
+        clock = cmtrace.RecordClock()
+        for number, line in enumerate(io.StringIO(text, newline="").read().split("\n"), 1):
+            entry = cmtrace.usual_entry(line.rstrip("\r"), "x.log", number, clock)
+            if entry is not None and len(line) < MAX_LINE:  # longer lines: never scanned
+                assert entry == parsed[number], (name, number)
+                checked += 1
+    assert checked > 200

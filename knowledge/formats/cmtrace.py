@@ -125,20 +125,9 @@ def parse(text: TextIO, path: str) -> Iterator[Entry]:
     start = 0
     for number, line, _cut in iter_lines(text):
         if parts is None and line.startswith(OPEN):
-            # The common case, inlined because it runs once per record: a whole record
-            # on one line, attributes in the usual order, read from the right (and only
-            # one record: the first ]LOG]!> is the one before the attributes).
-            fields = line.rsplit('"', 14)
-            if (
-                len(fields) == _FIELD_COUNT
-                and fields[14] == ">"
-                and fields[2] == " date="
-                and fields[4] == " component="
-                and fields[8] == " type="
-                and fields[10] == " thread="
-                and fields[0].endswith(_HEAD)
-                and fields[0].find(CLOSE, _OPEN_LEN) == len(fields[0]) - _HEAD_LEN
-            ):
+            # The common case: a whole record on one line, attributes in the usual order.
+            fields = usual_fields(line)
+            if fields is not None:
                 clock, day = fields[1], fields[3]
                 if clock != last_clock or day != last_day:  # records often share a millisecond
                     last_time = quick_time(clock, day)
@@ -197,6 +186,42 @@ def parse(text: TextIO, path: str) -> Iterator[Entry]:
                 parts.append("")
     if parts is not None:
         yield Entry(path, start, None, "", INFO, None, join_capped(parts))
+
+
+def usual_fields(line: str) -> list[str] | None:
+    """The texts between the quotes of a line that is one whole record with its
+    attributes in the usual order, read from the right (and only one record: the first
+    ]LOG]!> is the one before the attributes); None for any other line."""
+    fields = line.rsplit('"', 14)
+    if (
+        len(fields) == _FIELD_COUNT
+        and fields[14] == ">"
+        and fields[2] == " date="
+        and fields[4] == " component="
+        and fields[8] == " type="
+        and fields[10] == " thread="
+        and fields[0].endswith(_HEAD)
+        and fields[0].find(CLOSE, _OPEN_LEN) == len(fields[0]) - _HEAD_LEN
+    ):
+        return fields
+    return None
+
+
+def usual_entry(line: str, path: str, number: int, clock: RecordClock) -> Entry | None:
+    """The entry of a line that is one usual record (`usual_fields`), as `parse` reads
+    it, or None for any other line."""
+    fields = usual_fields(line)
+    if fields is None:
+        return None
+    return Entry(
+        path,
+        number,
+        clock(fields[1], fields[3]),
+        fields[5],
+        _TYPES.get(fields[9], INFO),
+        fields[11] or None,
+        fields[0][_OPEN_LEN:-_HEAD_LEN],
+    )
 
 
 def _after_attributes(line: str, pos: int) -> int:

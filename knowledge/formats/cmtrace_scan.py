@@ -165,6 +165,10 @@ class FileScan:
         return hit.error if hit.error is not None else self.entry(hit).severity == ERROR
 
     def entry(self, hit: Hit) -> Entry:
+        if hit.entry is None and hit.raw.count(b"\n", 0, -1) == 0:
+            # One line, as the text reader gives it: read the usual record directly.
+            line = decode_bytes(hit.raw).rstrip("\r\n")
+            hit.entry = cmtrace.usual_entry(line, self.path, hit.line, self._clock)
         return parse_hit(hit, cmtrace.parse, self.path)
 
 
