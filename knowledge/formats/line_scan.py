@@ -19,6 +19,7 @@ from ..decoding import MAX_LINE, decode_bytes
 from ..models import Entry
 from ..prefilter import LoneCarriageReturn, TextScanner
 from . import wulog_etw
+from ._shared import Clock, ymd
 from .cmtrace_scan import FileFacts, Hit, NotFast, parse_hit, records_with_texts
 
 _CHUNK = 1 << 20
@@ -62,6 +63,7 @@ class FileScan:
         self.path = path
         self.scanner = scanner
         self.facts: FileFacts | None = None
+        self._clock = Clock(ymd)
 
     def hits(self) -> Iterator[list[Hit]]:
         count = _Count(self.path)
@@ -91,6 +93,10 @@ class FileScan:
         return False  # wulog-etw has no error lines, only *FAILED* warnings
 
     def entry(self, hit: Hit) -> Entry:
+        if hit.entry is None:
+            # A hit is one line (the scan found no lone CR and no over-long line).
+            line = decode_bytes(hit.raw).rstrip("\r\n")
+            hit.entry = wulog_etw.line_entry(line, self.path, hit.line, self._clock)
         return parse_hit(hit, wulog_etw.parse, self.path)
 
 

@@ -25,18 +25,24 @@ LINE = re.compile(
 
 def parse(text: TextIO, path: str) -> Iterator[Entry]:
     clock = Clock(ymd)
-    match_line = LINE.match
     for number, line, _cut in iter_lines(text):
-        match = match_line(line)
-        if match is None:
-            # Not an ETW row (a header, a pasted note): keep it, untimed.
-            stripped = line.strip()
-            if stripped:
-                yield Entry(path, number, None, "", _severity(stripped), None, stripped)
-            continue
-        day, hhmm, second, fraction, thread, component, message = match.groups()
-        when = clock.time(day, hhmm, second, microseconds(fraction), None)
-        yield Entry(path, number, when, component, _severity(message), thread, message)
+        entry = line_entry(line, path, number, clock)
+        if entry is not None:
+            yield entry
+
+
+def line_entry(line: str, path: str, number: int, clock: Clock) -> Entry | None:
+    """The entry of one line (without its line break), or None for a blank line."""
+    match = LINE.match(line)
+    if match is None:
+        # Not an ETW row (a header, a pasted note): keep it, untimed.
+        stripped = line.strip()
+        if not stripped:
+            return None
+        return Entry(path, number, None, "", _severity(stripped), None, stripped)
+    day, hhmm, second, fraction, thread, component, message = match.groups()
+    when = clock.time(day, hhmm, second, microseconds(fraction), None)
+    return Entry(path, number, when, component, _severity(message), thread, message)
 
 
 def _severity(text: str) -> int:
