@@ -127,6 +127,8 @@ class _Partial:
     updates: dict[str, None] = field(default_factory=dict)
 
 
+# Failure messages repeat too; their codes are remembered per file, this many.
+_REMEMBERED_FAILURES = 1024
 # The time of a mark that is read from its unit only when the file is merged.
 LATER = None
 # An order after every record of a file: (time, file, line).
@@ -150,6 +152,9 @@ class FileFold:
         self.partials: dict[str, _Partial] = {}
         self.updates: dict[str, _FileTrack] = {}
         self.latest: tuple = (datetime.min, index, 0)
+        # Per signature id, its partial here: most hits only add one to a count.
+        self._by_signature: dict[str, _Partial] = {}
+        self._codes: dict[str, list[str]] = {}  # a failure message's codes, as found
 
     def record(self, key, stage, outcome, cause, strength, title, log, mark, update, codes):
         partial = self.partials.get(key)
@@ -214,9 +219,17 @@ class FileFold:
     def found(self, compiled, update: str | None, message: str, mark: tuple, log: str) -> bool:
         """Records one signature's match (and the update it names); whether it was a failure."""
         spec = compiled.spec
-        codes = find_codes(message) if spec.outcome == "failed" else []
+        failed = spec.outcome == "failed"
+        if update is None and not failed:
+            partial = self._by_signature.get(spec.id)
+            if partial is not None:  # what `record` would do, without its arguments
+                partial.count += 1
+                partial.last = mark
+                return False
+        codes = self._codes_in(message) if failed else []
+        key = f"{spec.id}|{self.group}"
         self.record(
-            f"{spec.id}|{self.group}",
+            key,
             spec.stage,
             spec.outcome,
             spec.cause,
@@ -227,7 +240,16 @@ class FileFold:
             update,
             codes,
         )
-        return spec.outcome == "failed"
+        self._by_signature[spec.id] = self.partials[key]
+        return failed
+
+    def _codes_in(self, message: str) -> list[str]:
+        codes = self._codes.get(message)
+        if codes is None:
+            if len(self._codes) >= _REMEMBERED_FAILURES:
+                self._codes.clear()
+            codes = self._codes[message] = find_codes(message)
+        return codes
 
     def unexplained_error(self, knowledge: KnowledgeBase, message: str, mark: tuple, log: str):
         for code in find_codes(message):

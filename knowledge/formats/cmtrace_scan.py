@@ -77,6 +77,7 @@ class Hit:
     line: int  # where it starts, 1-based
     texts: set[int] | None  # the scanner's texts inside its message; None: not known
     error: bool | None  # the error type is in its attribute block; None: not known
+    close: int = -1  # where in `raw` the message ends (a CMTrace record's `]LOG]!>`)
     entry: Entry | None = None  # once parsed
 
 
@@ -146,8 +147,7 @@ class FileScan:
     def message(self, hit: Hit) -> str:
         """The text of a hit record, as the record parser gives it (one line or many)."""
         raw = hit.raw
-        close = raw.find(_CLOSE)
-        message = raw[len(_OPEN) : close if close >= 0 else len(raw)]
+        message = raw[len(_OPEN) : hit.close if hit.close >= 0 else len(raw)]
         if b"\n" in message:  # multi-line: the parser's own joining and caps apply
             return self.entry(hit).message
         return decode_bytes(message)
@@ -297,6 +297,7 @@ def records_with_texts(
                 lines + 1,
                 set() if exact else None,
                 False if exact else None,
+                found - start if found >= 0 else -1,
             )
             hits.append(current)
         if index < 0:
