@@ -144,13 +144,7 @@ class TextScanner:
                     raise LoneCarriageReturn(stop)
                 append((stop, index))
 
-            scratch = getattr(self._scratch, "space", None)
-            if scratch is None:
-                import hyperscan
-
-                scratch = self._scratch.space = hyperscan.Scratch(self._database)
-            data = buffer[:end] if end < len(buffer) else buffer
-            self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+            _scan_with(self._database, self._scratch, buffer, end, on_match)
             return found
         pos = 0
         search = self._finder.search
@@ -181,14 +175,20 @@ class LiteralCounter:
         def on_match(index, _start, _stop, _flags, _context):
             counts[index] += 1
 
-        scratch = getattr(self._scratch, "space", None)
-        if scratch is None:
-            import hyperscan
-
-            scratch = self._scratch.space = hyperscan.Scratch(self._database)
-        data = buffer[:end] if end < len(buffer) else buffer
-        self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        _scan_with(self._database, self._scratch, buffer, end, on_match)
         return counts
+
+
+def _scan_with(database, scratches: threading.local, buffer: bytes, end: int, on_match) -> None:
+    """Runs a Hyperscan database over buffer[:end], with this thread's working memory
+    (a scratch serves one scan at a time: the bot scans in several threads)."""
+    scratch = getattr(scratches, "space", None)
+    if scratch is None:
+        import hyperscan
+
+        scratch = scratches.space = hyperscan.Scratch(database)
+    data = buffer[:end] if end < len(buffer) else buffer
+    database.scan(data, match_event_handler=on_match, scratch=scratch)
 
 
 def _hyperscan_database(texts: list[bytes], *, caseless: bool = True, lone_cr: bool = True):

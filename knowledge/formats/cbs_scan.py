@@ -29,10 +29,8 @@ from ..prefilter import LoneCarriageReturn, TextScanner
 from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from .cbs import LEVELS, zone_from_csi
 from .cmtrace_scan import FileFacts, NotFast
+from .line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
 
-_CHUNK = 1 << 20
-_BOM = b"\xef\xbb\xbf"
-_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 # cbs.LINE for ASCII text, up to the spaces after the level word (the rest of the
 # pattern matches anything), with the component and the start of the message.
 _LINE = re.compile(rb"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +(\S*) *")
@@ -48,10 +46,6 @@ _CLOCK_TIMES = frozenset(
 _CLOCK_SECONDS = frozenset(f"{second:02d}".encode() for second in range(60))
 
 
-class _Odd(Exception):
-    """The file must be parsed entry by entry."""
-
-
 def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
     """The facts of one CBS.log, or None when `cbs.parse` must read it.
 
@@ -59,15 +53,7 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
     `exact_lines` asks nothing more.
     """
     del exact_lines
-    if not encoding.startswith("utf-8"):
-        return None
-    count = _Count(path)
-    try:
-        for buffer, end in _regions(binary):
-            count.add(buffer, end)
-        return count.facts()
-    except _Odd:
-        return None
+    return facts_of_lines(_Count(path), binary, encoding)
 
 
 class FileScan:
@@ -89,14 +75,14 @@ class FileScan:
     def hits(self) -> Iterator[list[CbsHit]]:
         count = self._count
         try:
-            for buffer, end in _regions(self.binary):
+            for buffer, end in line_regions(self.binary):
                 found = count.add(buffer, end, self.scanner.scan(buffer, end))
                 if found:
                     yield found
             last = count.close_unit()
             if last is not None:
                 yield [last]
-        except (_Odd, LoneCarriageReturn):
+        except (NotUsual, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()
 
@@ -158,7 +144,7 @@ class _Count:
         if not lines[-1]:
             lines.pop()  # nothing after the last line break
         if lines and max(map(len, lines)) >= MAX_LINE:
-            raise _Odd
+            raise NotUsual
         checked_ascii = buffer[:end].isascii()  # else line by line, where it matters
         match_line = _LINE.match
         day_is_valid = self._day_is_valid
@@ -174,10 +160,10 @@ class _Count:
             match = match_line(raw)
             if match is None:
                 if not checked_ascii and not raw.isascii():
-                    raise _Odd
-                blank = not raw.strip(_ASCII_SPACE)
+                    raise NotUsual
+                blank = not raw.strip(ASCII_SPACE)
                 if not self.entries and not blank:
-                    raise _Odd  # the file opens with text: the parser's first entry is untimed
+                    raise NotUsual  # the file opens with text: the parser's first entry is untimed
                 # A blank line, or one that continues the entry above.
                 if want and not blank and self.unit is not None:
                     if len(self.unit_lines) <= MAX_RECORD_LINES:
@@ -187,7 +173,7 @@ class _Count:
                 continue
             day, hhmm, second, level, component = match.groups()
             if not checked_ascii and not component.isascii():
-                raise _Odd
+                raise NotUsual
             self.entries += 1
             severity = _SEVERITY.get(level) or _SEVERITY.get(level.lower(), INFO)
             if severity == ERROR:
@@ -259,7 +245,7 @@ class _Count:
             # The entries above still wait in the parser's zone buffer, unless there are
             # too many of them; those that wait come out in this zone.
             if self.first is not None and self.entries > ZONE_WAIT_ENTRIES:
-                raise _Odd
+                raise NotUsual
             self.first_zone = learned
         self.offset = learned
 
@@ -279,26 +265,3 @@ class _Count:
         if self.offset is None:
             return FileFacts(self.entries, self.errors, self.warnings, first, last, 0, local=True)
         return FileFacts(self.entries, self.errors, self.warnings, first, last, self.timed)
-
-
-def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
-    """(buffer, end): buffer[:end] is whole lines; a lone CR or a too long line is odd."""
-    carry = binary.read(_CHUNK)
-    if carry.startswith(_BOM):
-        carry = carry[len(_BOM) :]
-    while True:
-        chunk = binary.read(_CHUNK)
-        buffer = carry + chunk
-        end = buffer.rfind(b"\n") + 1 if chunk else len(buffer)
-        if chunk and end == 0:
-            if len(buffer) > MAX_LINE:
-                raise _Odd
-            carry = buffer
-            continue
-        returns = buffer.count(b"\r", 0, end)
-        if returns and returns != buffer.count(b"\r\n", 0, end):
-            raise _Odd
-        yield buffer, end
-        if not chunk:
-            return
-        carry = buffer[end:]

@@ -25,12 +25,12 @@ from .cmtrace_scan import FileFacts, Hit, NotFast, parse_hit, records_with_texts
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 # What str.strip() removes among ASCII characters; other whitespace is checked decoded.
-_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _FAILED = b"*FAILED*"
 
 
-class _Odd(Exception):
-    """The file must be read line by line."""
+class NotUsual(Exception):
+    """The bytes of a file are not written the usual way: it must be parsed."""
 
 
 def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
@@ -40,15 +40,20 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
     `exact_lines` asks nothing more.
     """
     del exact_lines
+    return facts_of_lines(_Count(path), binary, encoding)
+
+
+def facts_of_lines(count, binary: BinaryIO, encoding: str) -> FileFacts | None:
+    """Feeds a file, in buffers of whole lines, to a counter (`add(buffer, end)`, then
+    `facts()`); None when the file is not UTF-8 or not written the usual way."""
     if not encoding.startswith("utf-8"):
         return None
-    count = _Count(path)
     try:
-        for buffer, end in _regions(binary):
+        for buffer, end in line_regions(binary):
             count.add(buffer, end)
-    except _Odd:
+        return count.facts()
+    except NotUsual:
         return None
-    return count.facts()
 
 
 class FileScan:
@@ -69,14 +74,14 @@ class FileScan:
         count = _Count(self.path)
         lines = 0
         try:
-            for buffer, end in _regions(self.binary):
+            for buffer, end in line_regions(self.binary):
                 count.add(buffer, end)
                 found, lines = records_with_texts(
                     buffer, end, self.scanner, lines, b"\n", None, None
                 )
                 if found:
                     yield found
-        except (_Odd, LoneCarriageReturn):
+        except (NotUsual, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()
         if self.facts is None:
@@ -114,16 +119,16 @@ class _Count:
     def add(self, buffer: bytes, end: int) -> None:
         lines = _lines(buffer, end)
         if lines and max(map(len, lines)) >= MAX_LINE:
-            raise _Odd
+            raise NotUsual
         if buffer[:end].isascii():
             # The usual case, done without a Python loop over the lines: only ASCII
             # whitespace can make a line blank.
-            self.entries += len(lines) - [line.strip(_ASCII_SPACE) for line in lines].count(b"")
+            self.entries += len(lines) - [line.strip(ASCII_SPACE) for line in lines].count(b"")
             if self.first is None and self.looked < _LOOK_FOR_TIME:
                 self._look_for_time(lines)
         else:
             for line in lines:
-                stripped = line.strip(_ASCII_SPACE)
+                stripped = line.strip(ASCII_SPACE)
                 if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
                     continue
                 self.entries += 1
@@ -137,7 +142,7 @@ class _Count:
     def _look_for_time(self, lines: list[bytes]) -> None:
         """The first timed line among the first non-blank ones (ASCII lines)."""
         for line in lines:
-            if not line.strip(_ASCII_SPACE):
+            if not line.strip(ASCII_SPACE):
                 continue
             self.looked += 1
             self.first = _timed(line, self.path)
@@ -160,7 +165,7 @@ class _Count:
 _LOOK_FOR_TIME = 1000
 
 
-def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
+def line_regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
     """(buffer, end): buffer[:end] is whole lines; a lone CR or a too long line is odd."""
     carry = binary.read(_CHUNK)
     if carry.startswith(_BOM):
@@ -171,12 +176,12 @@ def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
         end = buffer.rfind(b"\n") + 1 if chunk else len(buffer)
         if chunk and end == 0:
             if len(buffer) > MAX_LINE:
-                raise _Odd
+                raise NotUsual
             carry = buffer
             continue
         returns = buffer.count(b"\r", 0, end)
         if returns and returns != buffer.count(b"\r\n", 0, end):
-            raise _Odd
+            raise NotUsual
         yield buffer, end
         if not chunk:
             return
