@@ -207,6 +207,7 @@ class FileFold:
             }
             track.succeeded = {stage: self.order(mark) for stage, mark in track.succeeded.items()}
         self.entry_of = self.time_of = None
+        self._by_signature, self._codes = {}, {}  # for reading only: nothing to carry back
         return self
 
     def signature_hits(self, sigs: LogMatcher, message: str, mark: tuple, log: str) -> bool:
