@@ -16,11 +16,13 @@ from .kb import KnowledgeBase, LogInfo, Signature
 from .prefilter import TextScanner, required_literals, trie_regex
 
 # Routine lines repeat word for word thousands of times in a busy log ("Successfully
-# forwarded State Messages to the MP"), so each matcher remembers what its recent
-# short messages matched; the bounds keep that memory to a few MB (more messages
-# matched no more often on the 300 MiB benchmark, and cost memory).
-_REMEMBERED_MESSAGES = 8192
+# forwarded State Messages to the MP"), so what short messages matched is remembered,
+# per log. One memory serves every log and every upload of the process (the bot runs
+# for months): its bounds keep it to a few MB (more messages matched no more often on
+# the 300 MiB benchmark, and cost memory: 32768 added 7 MB to its peak).
+_REMEMBERED_MESSAGES = 16384
 _REMEMBERED_LENGTH = 256
+_remembered: dict[tuple[LogMatcher, str], list[tuple[CompiledSignature, str | None]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,6 @@ class LogMatcher:
         if not self.always:
             self.scanner = TextScanner([*self._texts, ERROR_TEXT])
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
-        self._remembered: dict[str, list[tuple[CompiledSignature, str | None]]] = {}
 
     def matches(
         self, message: str, texts: set[int] | None = None
@@ -64,16 +65,17 @@ class LogMatcher:
         answer depends on the message alone (a signature can only match a message that
         holds one of its texts), so it is remembered for short messages.
         """
-        found = self._remembered.get(message)
+        key = (self, message)
+        found = _remembered.get(key)
         if found is None:
             found = [
                 (compiled, match.group("update") if compiled.names_update else None)
                 for compiled, match in self._search(message, texts)
             ]
             if len(message) <= _REMEMBERED_LENGTH:
-                if len(self._remembered) >= _REMEMBERED_MESSAGES:
-                    self._remembered.clear()
-                self._remembered[message] = found
+                if len(_remembered) >= _REMEMBERED_MESSAGES:
+                    _remembered.clear()
+                _remembered[key] = found
         return found
 
     def _search(self, message: str, texts: set[int] | None):
