@@ -17,6 +17,7 @@ How it decides, in the order a ConfigMgr admin would:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -275,6 +276,15 @@ class FileFold:
             )
 
 
+def _mark_end(fold: FileFold, reader: LogReader, source) -> None:
+    """Where a file's logging ends: after its last timed record (the time of the end
+    of the logs is the latest of these). Both ways of reading a file agree on it, even
+    where its clock once went back."""
+    last_time = reader.last_time(source)
+    if last_time is not None:
+        fold.latest = (sort_key(last_time), fold.index, _AFTER_ALL_LINES)
+
+
 class Collector:
     """Turns the files of an upload into findings; memory stays bounded by the signatures.
 
@@ -327,10 +337,7 @@ class Collector:
             except NotFast:
                 return None
         reader.take_facts(source, scan.facts)
-        last_time = reader.last_time(source)
-        if last_time is not None:
-            # The end of the logs is the latest record time; here, the file's last record.
-            fold.latest = (sort_key(last_time), index, _AFTER_ALL_LINES)
+        _mark_end(fold, reader, source)
         return fold
 
     def _read_entries(self, reader, source, index, info, file_sigs, noisy) -> FileFold:
@@ -340,9 +347,6 @@ class Collector:
         for key, entry in reader.file_entries(source):
             if key is not None:
                 previous = key
-            order = (previous, index, entry.line)
-            if order > fold.latest:
-                fold.latest = order
             if info is not None:
                 sigs, name = file_sigs, log_name
             else:
@@ -353,6 +357,7 @@ class Collector:
             explained = fold.signature_hits(sigs, message, mark, name)
             if not explained and entry.severity == ERROR and not noisy:
                 fold.unexplained_error(self.kb, message, mark, name)
+        _mark_end(fold, reader, source)
         return fold
 
     def merge(self, fold: FileFold) -> None:
@@ -851,12 +856,13 @@ def diagnose_upload(
         folds = map_in_order(
             read_one, range(len(sources)), workers, size=lambda index: sources[index].size
         )
-        for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
-            reader.receive(source, tally)
-            collector.merge(fold)
-            if progress is not None:
-                stage = collector.earliest_failed_stage()
-                progress(Progress(done, len(sources), source.path, stage))
+        with contextlib.closing(folds):  # an error here stops the workers at once
+            for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
+                reader.receive(source, tally)
+                collector.merge(fold)
+                if progress is not None:
+                    stage = collector.earliest_failed_stage()
+                    progress(Progress(done, len(sources), source.path, stage))
         report = reader.report(catalogue_name)
     return assemble(collector, report, knowledge, description)
 

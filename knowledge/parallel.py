@@ -22,6 +22,7 @@ The zip files of an upload are opened with their own read positions
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -66,9 +67,10 @@ def map_in_order(
 
     With more than one worker the calls run in forked processes; `work` and `items` are
     inherited by the children, so only the results need to pickle. An exception raised
-    by `work` in a child is raised here, and the remaining work is cancelled. If a
-    child dies (killed, out of memory), what it left undone is done here instead: a
-    lost process never hangs or loses the answer.
+    by `work` in a child is raised here, and the remaining work is cancelled (close the
+    iterator, e.g. with `contextlib.closing`, when you stop early). If the processes
+    cannot be started, or a child dies (killed, out of memory), what they left undone
+    is done here instead: a lost process never hangs or loses the answer.
     `meanwhile` runs in this process before the first result, while the children work.
     `size` estimates an item's work: the biggest are handed out first, so that no
     process is left with a big file at the end while the others wait.
@@ -81,25 +83,43 @@ def map_in_order(
     global _job
     _job = (work, items)
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    futures = {}
     try:
         order = range(len(items))
         if size is not None:
             order = sorted(order, key=lambda index: -size(items[index]))
         # Queued one by one in that order; each child takes the next when it is free.
-        futures = {index: executor.submit(_run, index) for index in order}
+        # The first submit forks the children: if that fails (a process limit, no
+        # memory), the items without a future are read here.
+        with contextlib.suppress(OSError, BrokenProcessPool):
+            for index in order:
+                futures[index] = executor.submit(_run, index)
         if meanwhile is not None:
             meanwhile()
         for index in range(len(items)):
+            future = futures.pop(index, None)  # a result is let go once it is used
             try:
-                result = futures.pop(index).result()  # a result is let go once it is used
+                result = work(items[index]) if future is None else future.result()
             except BrokenProcessPool:
                 result = work(items[index])
             yield result
     finally:
         # After an error, files not yet started are dropped; a child finishes at most
         # the file it is reading, and every child is reaped before this returns.
+        children = list((getattr(executor, "_processes", None) or {}).values())
         executor.shutdown(wait=True, cancel_futures=True)
+        _reap(children)
         _job = None
+
+
+def _reap(children: list) -> None:
+    """Ends children that were forked but never given work: when forking fails part
+    way, the executor has no thread to end them, and the interpreter would wait for
+    them at exit. (The others have ended already.)"""
+    for process in children:
+        if process.is_alive():
+            process.terminate()
+        process.join()
 
 
 def _run(index: int):

@@ -404,6 +404,7 @@ def read_report(path: Path) -> ReadReport:
         tallies = map_in_order(
             read_one, sources, workers, meanwhile=load_catalogue, size=_source_size
         )
-        for source, tally in zip(sources, tallies, strict=True):
-            reader.receive(source, tally)
+        with contextlib.closing(tallies):  # an error here stops the workers at once
+            for source, tally in zip(sources, tallies, strict=True):
+                reader.receive(source, tally)
         return reader.report(catalogue_name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,50 @@ def _die_in_a_child_on_two(number: int) -> int:
 def test_a_child_that_dies_loses_nothing_and_hangs_nothing():
     results = list(parallel.map_in_order(_die_in_a_child_on_two, list(range(8)), 2))
     assert results == [n * 10 for n in range(8)]
+
+
+# A fresh interpreter in which the second fork fails, as under a process limit.
+_FORK_FAILS = """
+import os
+from knowledge import parallel
+
+real_fork = os.fork
+calls = [0]
+def failing_fork():
+    calls[0] += 1
+    if calls[0] == 2:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    return real_fork()
+os.fork = failing_fork
+print(list(parallel.map_in_order(abs, list(range(-5, 0)), 2)))
+"""
+
+
+@needs_fork
+def test_when_forking_fails_the_work_is_done_here_and_nothing_hangs():
+    child = subprocess.run(
+        [sys.executable, "-c", _FORK_FAILS],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[5, 4, 3, 2, 1]"
+
+
+def _slow_square(number: int) -> int:
+    time.sleep(0.02)
+    return number * number
+
+
+@needs_fork
+def test_stopping_early_stops_the_workers():
+    results = parallel.map_in_order(_slow_square, list(range(40)), 2)
+    with contextlib.closing(results):
+        assert next(results) == 0
+    assert parallel._job is None  # the pool was shut down, not left reading
 
 
 @needs_fork
