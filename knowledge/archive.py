@@ -426,6 +426,7 @@ class _PositionalFile(io.RawIOBase):
         return self._fd
 
     def read(self, size: int = -1) -> bytes:
+        self._require_open()  # the descriptor's number may belong to another file by now
         if size is None or size < 0:
             size = max(0, os.fstat(self._fd).st_size - self._position)
         data = os.pread(self._fd, size, self._position)
@@ -433,11 +434,13 @@ class _PositionalFile(io.RawIOBase):
         return data
 
     def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        memoryview(buffer).cast("B")[: len(data)] = data
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._require_open()
         if whence == io.SEEK_CUR:
             offset += self._position
         elif whence == io.SEEK_END:
@@ -450,12 +453,17 @@ class _PositionalFile(io.RawIOBase):
         return offset
 
     def tell(self) -> int:
+        self._require_open()
         return self._position
 
     def close(self) -> None:
         if not self.closed:
             os.close(self._fd)
         super().close()
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
 
 
 def _open_for_reading(path: Path | str) -> BinaryIO:

@@ -120,6 +120,10 @@ class TextScanner:
     occurrence after each one it found, with index -1 (which text is unknown): enough
     to find the records worth reading, at a few hundred MB/s.
 
+    Case is ignored for ASCII letters only, where `re` also folds a few others (the
+    Kelvin sign is a k): a record that spells a wanted text only that way is not
+    found. (Matching then looks at non-ASCII messages as the slow path does.)
+
     With Hyperscan the same pass also looks for a lone CR (one not followed by LF),
     which a text reader takes for a line break: `scan` raises `LoneCarriageReturn`
     when it finds one, and `checks_line_breaks` says that it looks.

@@ -65,6 +65,10 @@ class LogMatcher:
         answer depends on the message alone (a signature can only match a message that
         holds one of its texts), so it is remembered for short messages.
         """
+        if texts is not None and not message.isascii():
+            # The scanner ignores case for ASCII letters only; `re` also folds others
+            # (the Kelvin sign is a k): for such text, look again as the slow path does.
+            texts = None
         key = (self, message)
         found = _remembered.get(key)
         if found is None:

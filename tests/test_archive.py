@@ -644,3 +644,24 @@ def test_damaged_zips_only_ever_raise_input_errors(sandbox):
             assert error.message and "\n" not in error.message
         assert leftovers(sandbox) == []
     assert os.listdir(sandbox / "temp") == []
+
+
+def test_a_zip_is_read_at_a_position_of_its_own(tmp_path):
+    """Zips are opened with pread (forked readers share descriptors but not positions);
+    the file object must still behave as a file, and refuse use after close."""
+    import array
+
+    from knowledge.archive import _open_for_reading
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * 4)
+    handle = _open_for_reading(path)
+    assert handle.read(4) == bytes([0, 1, 2, 3])
+    assert handle.seek(-2, io.SEEK_END) == 1022 and handle.read() == bytes([254, 255])
+    handle.seek(8)
+    words = array.array("i", [0, 0])  # a view of 4-byte items: 8 bytes, not 2
+    assert handle.readinto(words) == 8 and handle.tell() == 16
+    assert words.tobytes() == bytes(range(8, 16))
+    handle.close()
+    with pytest.raises(ValueError):
+        handle.read(1)

@@ -205,11 +205,15 @@ def test_literals_are_found_inside_lookbehinds_and_every_branch():
 
 
 def _diagnosis_both_ways(path: Path, monkeypatch):
+    from knowledge import signatures
     from knowledge.api import diagnose_path
     from knowledge.timeline import LogReader as Reader
 
+    # Each way matches every message itself: nothing remembered from the other.
+    monkeypatch.setattr(signatures, "_remembered", {})
     fast = diagnose_path(path).model_dump()
     monkeypatch.setattr(Reader, "file_scan", lambda *_args, **_kw: None)
+    monkeypatch.setattr(signatures, "_remembered", {})
     slow = diagnose_path(path).model_dump()
     return fast, slow
 
@@ -275,13 +279,14 @@ CBS_FAILING = (
     + "applicability on package\r\n"
     + "   for: Package_for_KB5034441~31bf3856ad364e35~amd64~~10.0.1.0\r\n"
     + "2024-03-05 10:00:06, Perf                  CBS    Exec: Failed to commit CSI transaction\r\n"
+    + "2024-03-05 10:00:07, Info                  CBS\x1cExec: Failed to commit CSI transaction\r\n"
 )
 
 
 def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monkeypatch):
     """Hits before the zone is known, on a continuation line, on an impossible stamp,
-    after a daylight-saving change and at a Perf level: the one-pass scan of CBS.log
-    agrees with cbs.parse."""
+    after a daylight-saving change, at a Perf level and after a control character that
+    Unicode calls a space: the one-pass scan of CBS.log agrees with cbs.parse."""
     from knowledge.formats import cbs, file_scan
     from knowledge.kb import kb
     from knowledge.signatures import SignatureSet
@@ -292,8 +297,8 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     sigs = SignatureSet(kb()).for_log(kb().log_by_name("CBS.log"))
     scan = file_scan("cbs", "utf-8", io.BytesIO(CBS_FAILING.encode()), "CBS.log", sigs.scanner)
     hits = [hit for found in scan.hits() for hit in found]
-    assert [hit.line for hit in hits] == [1, 3, 6, 11, 13]
-    assert scan.facts.entries == 10
+    assert [hit.line for hit in hits] == [1, 3, 6, 11, 13, 14]
+    assert scan.facts.entries == 11
     parsed = {e.line: e for e in cbs.parse(io.StringIO(CBS_FAILING, newline=""), "CBS.log")}
     assert [scan.entry(hit) for hit in hits] == [parsed[hit.line] for hit in hits]
     fast, slow = _diagnosis_both_ways(path, monkeypatch)
@@ -365,3 +370,19 @@ def test_a_usual_record_read_on_its_own_equals_the_parsers_entry():
                 assert entry == parsed[number], (name, number)
                 checked += 1
     assert checked > 200
+
+
+def test_a_clock_that_goes_back_ends_the_logs_at_the_same_place_both_ways(tmp_path, monkeypatch):
+    """The end of the logs (which weighs the recency of evidence) is each file's last
+    timed record, on both paths: a clock set back mid-file must not change the answer."""
+    back = (
+        "2024-03-15 08:00:00, Info                  CBS    Exec: step\r\n"
+        "2024-03-05 08:00:00, Info                  CBS    Exec: Failed to commit CSI "
+        "transaction, hr=0x800f0922\r\n"
+        "2024-03-05 08:00:01, Info                  CBS    Exec: step\r\n"
+    )
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"CBS.log": back, "WUAHandler.log": CASES["out of order"]}))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast["verdict"] == "failure"
+    assert fast == slow

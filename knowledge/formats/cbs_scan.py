@@ -33,7 +33,8 @@ from .line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
 
 # cbs.LINE for ASCII text, up to the spaces after the level word (the rest of the
 # pattern matches anything), with the component and the start of the message.
-_LINE = re.compile(rb"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +(\S*) *")
+# (The text pattern's \S excludes \x1c-\x1f, which are whitespace in Unicode text.)
+_LINE = re.compile(rb"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +([^\s\x1c-\x1f]*) *")
 # The parser's level words, as written ("Info") and lower-cased.
 _SEVERITY = {
     spelling.encode(): severity
