@@ -121,16 +121,22 @@ print(list(parallel.map_in_order(abs, list(range(-5, 0)), 2)))
 
 @needs_fork
 def test_when_forking_fails_the_work_is_done_here_and_nothing_hangs():
+    assert _in_a_fresh_interpreter(_FORK_FAILS).strip() == "[5, 4, 3, 2, 1]"
+
+
+def _in_a_fresh_interpreter(script: str, *args: str) -> str:
+    """What the script prints, run with one thread as the CLI runs (a timeout: a hang
+    is a failure)."""
     child = subprocess.run(
-        [sys.executable, "-c", _FORK_FAILS],
+        [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=60,
+        timeout=120,
         check=False,
     )
     assert child.returncode == 0, child.stderr
-    assert child.stdout.strip() == "[5, 4, 3, 2, 1]"
+    return child.stdout
 
 
 def _slow_square(number: int) -> int:
@@ -178,16 +184,7 @@ def test_a_busy_upload_read_by_several_processes_gives_the_same_answer(tmp_path,
     reads at once: a shared read position would garble members and fail their CRC."""
     path = tmp_path / "busy.zip"
     _load_benchmark_generator().build_big_zip(path, megabytes=3, seed=seed)
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr
-    forked = json.loads(child.stdout)
+    forked = json.loads(_in_a_fresh_interpreter(_CHILD, str(path)))
     assert all(workers >= 2 for workers in forked["workers"]) and len(forked["workers"]) == 2
     assert forked["read"] == read_logs(path).model_dump(mode="json")
     here = diagnose_path(path).model_dump(mode="json")
