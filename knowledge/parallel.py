@@ -53,7 +53,27 @@ def worker_count(total_bytes: int, files: int) -> int:
         return 1
     if threading.active_count() > 1:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), files, MAX_WORKERS))
+    cpus = len(os.sched_getaffinity(0))
+    quota = _cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, quota)
+    return max(1, min(cpus, files, MAX_WORKERS))
+
+
+# A container's processor quota (cgroup v2): "max 100000", or "200000 100000" for 2 CPUs.
+CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
+def _cpu_quota() -> int | None:
+    """The CPUs a container may use, rounded up; None when it sets no limit. A
+    container sees every CPU of its host but may be allowed one: more workers than
+    that only take turns."""
+    try:
+        with open(CPU_MAX, encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+        return max(1, -(-int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file, "max", or something odd
+        return None
 
 
 def map_in_order(
@@ -80,9 +100,14 @@ def map_in_order(
             meanwhile()
         yield from map(work, items)
         return
+    try:
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (NotImplementedError, ImportError, OSError):
+        # No working semaphores (a container without /dev/shm): read here instead.
+        yield from map_in_order(work, items, 1, meanwhile)
+        return
     global _job
     _job = (work, items)
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     futures = {}
     try:
         order = range(len(items))

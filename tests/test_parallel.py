@@ -31,12 +31,25 @@ def test_small_uploads_and_single_files_stay_in_this_process():
 
 
 @needs_fork
-def test_big_uploads_use_every_cpu_up_to_the_file_count():
+def test_big_uploads_use_every_cpu_up_to_the_file_count(tmp_path, monkeypatch):
     if threading.active_count() > 1:
         pytest.skip("another test left a thread running")
+    monkeypatch.setattr(parallel, "CPU_MAX", str(tmp_path / "no quota"))
     cpus = len(os.sched_getaffinity(0))
     assert parallel.worker_count(BIG, 40) == min(cpus, parallel.MAX_WORKERS)
     assert parallel.worker_count(BIG, 2) == 2
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "quota"), [("max 100000\n", None), ("150000 100000\n", 2), ("50000 100000", 1)]
+)
+def test_a_containers_cpu_quota_caps_the_workers(tmp_path, monkeypatch, cpu_max, quota):
+    limit = tmp_path / "cpu.max"
+    limit.write_text(cpu_max)
+    monkeypatch.setattr(parallel, "CPU_MAX", str(limit))
+    assert parallel._cpu_quota() == quota
+    monkeypatch.setattr(parallel, "CPU_MAX", str(tmp_path / "absent"))
+    assert parallel._cpu_quota() is None
 
 
 def test_a_threaded_process_never_forks():
@@ -137,6 +150,17 @@ def _in_a_fresh_interpreter(script: str, *args: str) -> str:
     )
     assert child.returncode == 0, child.stderr
     return child.stdout
+
+
+def test_without_working_semaphores_the_work_is_done_here(monkeypatch):
+    """Some containers have no /dev/shm: the executor cannot even be made."""
+
+    def no_executor(*_args, **_kwargs):
+        raise NotImplementedError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_executor)
+    results = list(parallel.map_in_order(_pid_and_square, [1, 2, 3], 2))
+    assert results == [(os.getpid(), 1), (os.getpid(), 4), (os.getpid(), 9)]
 
 
 def _slow_square(number: int) -> int:
