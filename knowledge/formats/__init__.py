@@ -111,8 +111,7 @@ def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
     return parser(text, path)
 
 
-# Formats whose per-file facts can be counted from the bytes, and their one-pass scans
-# for a diagnosis (None: a diagnosis reads the file entry by entry).
+# Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
 _BYTE_SCANS = {
     "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
     "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
@@ -137,6 +136,6 @@ def file_scan(fmt: str, encoding: str, binary: BinaryIO, path: str, scanner: Tex
     """A one-pass scan of a file (its facts, and the units holding `scanner`'s texts), or
     None when its format or encoding has none: then it is read entry by entry."""
     scan = _BYTE_SCANS.get(fmt)
-    if scan is None or scan[1] is None or not encoding.startswith("utf-8"):
+    if scan is None or not encoding.startswith("utf-8"):
         return None
     return scan[1](binary, path, scanner)

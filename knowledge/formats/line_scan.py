@@ -120,30 +120,25 @@ class _Count:
         lines = _lines(buffer, end)
         if lines and max(map(len, lines)) >= MAX_LINE:
             raise NotUsual
+        filled = None  # the non-blank lines, where they are needed
         if buffer[:end].isascii():
-            # The usual case, done without a Python loop over the lines: only ASCII
+            # The usual case, counted without a Python loop over the lines: only ASCII
             # whitespace can make a line blank.
             self.entries += len(lines) - [line.strip(ASCII_SPACE) for line in lines].count(b"")
-            if self.first is None and self.looked < _LOOK_FOR_TIME:
-                self._look_for_time(lines)
         else:
-            for line in lines:
-                stripped = line.strip(ASCII_SPACE)
-                if not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip()):
-                    continue
-                self.entries += 1
-                if self.first is None and self.looked < _LOOK_FOR_TIME:
-                    self.looked += 1
-                    self.first = _timed(line, self.path)
+            filled = [line for line in lines if not _blank(line)]
+            self.entries += len(filled)
+        if self.first is None and self.looked < _LOOK_FOR_TIME:
+            if filled is None:
+                filled = [line for line in lines if not _blank(line)]
+            self._look_for_time(filled)
         if _FAILED in buffer:
             self.warnings += sum(1 for line in lines if _FAILED in line)
         self.older, self.newer = self.newer, lines
 
     def _look_for_time(self, lines: list[bytes]) -> None:
-        """The first timed line among the first non-blank ones (ASCII lines)."""
+        """The first timed line among the first (non-blank) lines."""
         for line in lines:
-            if not line.strip(ASCII_SPACE):
-                continue
             self.looked += 1
             self.first = _timed(line, self.path)
             if self.first is not None or self.looked >= _LOOK_FOR_TIME:
@@ -159,6 +154,12 @@ class _Count:
         if last is None:
             return None  # no timed line near the end: the last one is further back
         return FileFacts(self.entries, 0, self.warnings, self.first, last, 0, local=True)
+
+
+def _blank(line: bytes) -> bool:
+    """What the text reader's str.strip() would leave empty."""
+    stripped = line.strip(ASCII_SPACE)
+    return not stripped or (not stripped.isascii() and not decode_bytes(stripped).strip())
 
 
 # A file whose first lines have no time is odd: it is read line by line instead.
