@@ -245,6 +245,25 @@ class FileFold:
         self._by_signature[spec.id] = self.partials[key]
         return failed
 
+    def counted(self, compiled, count: int, first: tuple, last: tuple, log: str) -> None:
+        """Records `count` matches of a routine success (no update, not a failure) at
+        once: the first and last of them are marked."""
+        self.found(compiled, None, "", first, log)
+        partial = self._by_signature[compiled.spec.id]
+        partial.count += count - 1
+        partial.last = last
+
+    def order_as_read(self, sigs: LogMatcher) -> None:
+        """Puts the partials in the order a record-by-record reading creates them: by
+        their first record, then as `sigs` lists their signatures, unexplained errors
+        last (matches counted a buffer at a time are recorded after its other hits)."""
+        rank = {f"{c.spec.id}|{self.group}": i for i, c in enumerate(sigs.signatures)}
+        after = len(rank)
+        ordered = sorted(
+            self.partials.items(), key=lambda item: (item[1].first[2], rank.get(item[0], after))
+        )
+        self.partials = dict(ordered)
+
     def _codes_in(self, message: str) -> list[str]:
         codes = self._codes.get(message)
         if codes is None:
@@ -300,11 +319,19 @@ class Collector:
         self.updates: dict[str, _UpdateTrack] = {}
         self.latest_order: tuple = (datetime.min, -1, 0)
 
+    def prepare(self, reader: LogReader, sources) -> None:
+        """Compiles the signatures of every log among `sources`, ahead of reading them."""
+        self.signatures.prepare(self._log_of(reader, source) for source in sources)
+
+    def _log_of(self, reader: LogReader, source):
+        fmt, _ = reader.formats[source.path]
+        return self.signatures.identify(source.name, fmt)
+
     def read_file(self, reader: LogReader, source, index: int) -> FileFold:
         """One file's fold: scanned in one pass where its format allows, else entry by entry."""
-        fmt, _ = reader.formats[source.path]
-        info = self.signatures.identify(source.name, fmt)
+        info = self._log_of(reader, source)
         sigs = self.signatures.for_log(info)
+        fmt, _ = reader.formats[source.path]
         if info is not None and sigs.scanner is not None:
             fold = self._scan(reader, source, index, sigs, info.name, fmt in _NOISY_FORMATS)
             if fold is not None:
@@ -312,8 +339,9 @@ class Collector:
         return self._read_entries(reader, source, index, info, sigs, fmt in _NOISY_FORMATS)
 
     def _scan(self, reader, source, index, sigs, log, noisy) -> FileFold | None:
+        rest = sigs.rest
         with source.open() as binary:
-            scan = reader.file_scan(source, binary, sigs.scanner)
+            scan = reader.file_scan(source, binary, sigs.scanner, rest and rest.scanner)
             if scan is None:
                 return None
             fold = FileFold(
@@ -322,20 +350,33 @@ class Collector:
                 lambda hit: reader.lend_zone(scan.entry(hit)),
                 lambda hit: sort_key(reader.utc(scan.time(hit))),
             )
+            counted_any = False
             try:
-                for hits in scan.hits():
-                    for hit in hits:
+                for batch in scan.hits():
+                    matcher = sigs if batch.counted is None else rest
+                    for hit in batch.hits:
                         message = scan.message(hit)
                         mark = (hit, LATER, hit.line)
                         explained = False
-                        for compiled, update in sigs.matches(message, hit.texts):
+                        for compiled, update in matcher.matches(message, hit.texts):
                             explained = (
                                 fold.found(compiled, update, message, mark, log) or explained
                             )
                         if not explained and not noisy and scan.is_error(hit):
                             fold.unexplained_error(self.kb, message, mark, log)
+                    for counted in batch.counted or ():
+                        counted_any = True
+                        fold.counted(
+                            sigs.signatures[sigs.counted[counted.pattern]],
+                            counted.count,
+                            (counted.first, LATER, counted.first.line),
+                            (counted.last, LATER, counted.last.line),
+                            log,
+                        )
             except NotFast:
                 return None
+        if counted_any:
+            fold.order_as_read(sigs)
         reader.take_facts(source, scan.facts)
         _mark_end(fold, reader, source)
         return fold
@@ -853,6 +894,8 @@ def diagnose_upload(
             return fold, reader.hand_over(source)
 
         workers = worker_count(sum(source.size for source in sources), len(sources))
+        if workers > 1:
+            collector.prepare(reader, sources)
         folds = map_in_order(
             read_one, range(len(sources)), workers, size=lambda index: sources[index].size
         )

@@ -17,10 +17,40 @@ from collections.abc import Iterable
 
 try:  # the regex parser moved in Python 3.11; both expose the same parse tree
     import re._parser as _sre_parse
-    from re._constants import ASSERT, BRANCH, LITERAL, SUBPATTERN
+    from re._constants import ANY as ANY_CHARACTER
+    from re._constants import (
+        ASSERT,
+        AT,
+        AT_BOUNDARY,
+        AT_NON_BOUNDARY,
+        BRANCH,
+        CATEGORY,
+        IN,
+        LITERAL,
+        MAX_REPEAT,
+        MIN_REPEAT,
+        NEGATE,
+        RANGE,
+        SUBPATTERN,
+    )
 except ImportError:  # pragma: no cover - Python 3.10 and older
     import sre_parse as _sre_parse
-    from sre_constants import ASSERT, BRANCH, LITERAL, SUBPATTERN
+    from sre_constants import ANY as ANY_CHARACTER
+    from sre_constants import (
+        ASSERT,
+        AT,
+        AT_BOUNDARY,
+        AT_NON_BOUNDARY,
+        BRANCH,
+        CATEGORY,
+        IN,
+        LITERAL,
+        MAX_REPEAT,
+        MIN_REPEAT,
+        NEGATE,
+        RANGE,
+        SUBPATTERN,
+    )
 
 MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
 
@@ -82,6 +112,122 @@ def _literal_alternatives(op, value) -> list[str] | None:
     return None
 
 
+# Character classes as sets of ASCII codes: the whole-pattern scan below is used on
+# ASCII text only.
+_ASCII = range(128)
+_CLASSES = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+}
+
+
+class _Unsupported(Exception):
+    """A construct the whole-pattern scan does not take."""
+
+
+def single_line_pattern(pattern: str, opening: str) -> bool:
+    """Whether a caseless scan of ASCII lines finds `pattern` where `re.search` would.
+
+    The scan looks at whole lines of a buffer, each opening with `opening` followed by
+    the text `re.search(pattern, text, re.IGNORECASE)` is meant for. It is told where a
+    match ends, not where it starts, so this holds when
+
+    * no part of the pattern can match a line break (a match stays in its line),
+    * no match can start inside `opening` (its first character is never one of
+      `opening`'s): a match then lies in the text after it,
+    * it uses only what Hyperscan reads as `re` does: literals, classes, groups without
+      flags, alternation, repeats and word boundaries (no anchors, lookarounds or
+      back-references).
+
+    Whether a match ends before the text does is for the caller to check.
+    """
+    if not pattern.isascii():
+        return False
+    try:
+        items = list(_sre_parse.parse(pattern, re.IGNORECASE))
+        first, nullable = _first_characters(items)
+    except (re.error, _Unsupported):
+        return False
+    return not nullable and not first & _folded({ord(char) for char in opening})
+
+
+def _folded(codes) -> frozenset[int]:
+    """A set of ASCII codes, with both cases of each letter (case is ignored)."""
+    return frozenset(code for c in codes for code in {c, ord(chr(c).swapcase())})
+
+
+def _character_set(op, value) -> frozenset[int] | None:
+    """The ASCII characters one item matches, or None when it matches no character."""
+    if op is LITERAL:
+        return _folded([value])
+    if op is ANY_CHARACTER:
+        return frozenset(_ASCII) - {ord("\n")}
+    if op is IN:
+        negate = False
+        members: set[int] = set()
+        for kind, item in value:
+            if kind is NEGATE:
+                negate = True
+            elif kind is LITERAL:
+                members.add(item)
+            elif kind is RANGE:
+                members.update(range(item[0], min(item[1], 127) + 1))
+            elif kind is CATEGORY and str(item) in _CLASSES:
+                rule = re.compile(_CLASSES[str(item)])
+                members.update(c for c in _ASCII if rule.match(chr(c)))
+            else:
+                raise _Unsupported
+        folded = _folded(members & set(_ASCII))
+        return frozenset(_ASCII) - folded if negate else folded
+    return None
+
+
+def _first_characters(items) -> tuple[frozenset[int], bool]:
+    """(the characters a match can start with, whether it can be empty) of a sequence;
+    raises _Unsupported for what the scan cannot take, or a part that can match a
+    line break."""
+    first: frozenset[int] = frozenset()
+    nullable = True
+    for op, value in items:  # every item is looked at: any of them may be unsupported
+        item_first, item_nullable = _item_first(op, value)
+        if nullable:
+            first |= item_first
+        nullable = nullable and item_nullable
+    return first, nullable
+
+
+def _item_first(op, value) -> tuple[frozenset[int], bool]:
+    characters = _character_set(op, value)
+    if characters is not None:
+        if ord("\n") in characters:
+            raise _Unsupported
+        return characters, False
+    if op is AT and value in (AT_BOUNDARY, AT_NON_BOUNDARY):
+        return frozenset(), True
+    if op is SUBPATTERN:
+        _group, add_flags, del_flags, body = value
+        if add_flags or del_flags:
+            raise _Unsupported
+        return _first_characters(list(body))
+    if op is BRANCH:
+        first: frozenset[int] = frozenset()
+        nullable = False
+        for branch in value[1]:
+            branch_first, branch_nullable = _first_characters(list(branch))
+            first |= branch_first
+            nullable = nullable or branch_nullable
+        return first, nullable
+    if op in (MAX_REPEAT, MIN_REPEAT):
+        low, _high, body = value
+        body_first, body_nullable = _first_characters(list(body))
+        return body_first, low == 0 or body_nullable
+    raise _Unsupported
+
+
 def trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
     """One regex matching any of `words`, with shared prefixes factored out."""
     trie: dict = {}
@@ -127,26 +273,38 @@ class TextScanner:
     With Hyperscan the same pass also looks for a lone CR (one not followed by LF),
     which a text reader takes for a line break: `scan` raises `LoneCarriageReturn`
     when it finds one, and `checks_line_breaks` says that it looks.
+
+    It can also look for whole `patterns` (`re` syntax that `single_line_pattern`
+    accepts, ignoring case): `scan` then calls `on_pattern(pattern index, end offset)`
+    for every place where a match of one ends. Only with Hyperscan (`patterns` stays
+    empty without it).
     """
 
-    def __init__(self, texts: Iterable[str]):
+    def __init__(self, texts: Iterable[str], patterns: Iterable[str] = ()):
         self.texts = tuple(texts)
         encoded = [text.encode() for text in self.texts]
-        self._database = _hyperscan_database(encoded)
+        patterns = tuple(patterns)
+        self._database = _hyperscan_database(
+            encoded, patterns=[pattern.encode() for pattern in patterns]
+        )
         self.exact = self.checks_line_breaks = self._database is not None
+        self.patterns = patterns if self.exact else ()
         self._scratch = threading.local()  # Hyperscan's working memory: one per thread
         self._finder = None if self.exact else _re2_finder(encoded)
 
-    def scan(self, buffer: bytes, end: int) -> list[tuple[int, int]]:
+    def scan(self, buffer: bytes, end: int, on_pattern=None) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         if self._database is not None:
             append = found.append
             lone_cr = len(self.texts)
 
             def on_match(index, _start, stop, _flags, _context):
-                if index == lone_cr:
+                if index < lone_cr:
+                    append((stop, index))
+                elif index == lone_cr:
                     raise LoneCarriageReturn(stop)
-                append((stop, index))
+                else:
+                    on_pattern(index - lone_cr - 1, stop)
 
             _scan_with(self._database, self._scratch, buffer, end, on_match)
             return found
@@ -195,7 +353,21 @@ def _scan_with(database, scratches: threading.local, buffer: bytes, end: int, on
     database.scan(data, match_event_handler=on_match, scratch=scratch)
 
 
-def _hyperscan_database(texts: list[bytes], *, caseless: bool = True, lone_cr: bool = True):
+def hyperscan_takes(pattern: str) -> bool:
+    """Whether Hyperscan is here and compiles `pattern` (some it finds too large)."""
+    try:
+        return _hyperscan_database([], lone_cr=False, patterns=[pattern.encode()]) is not None
+    except Exception:  # hyperscan.error, which only exists where Hyperscan does
+        return False
+
+
+def _hyperscan_database(
+    texts: list[bytes],
+    *,
+    caseless: bool = True,
+    lone_cr: bool = True,
+    patterns: Iterable[bytes] = (),
+):
     try:
         import hyperscan
     except ImportError:  # not built for this platform (Windows): re2 instead
@@ -204,6 +376,7 @@ def _hyperscan_database(texts: list[bytes], *, caseless: bool = True, lone_cr: b
     expressions = [re.escape(text) for text in texts]
     if lone_cr:
         expressions.append(_LONE_CR)  # its id is the number of texts
+    expressions += patterns  # whole patterns, after the lone CR
     flags = hyperscan.HS_FLAG_CASELESS if caseless else 0
     database.compile(
         expressions=expressions,

@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .formats.cmtrace import OPEN
 from .formats.cmtrace_scan import ERROR_TEXT
 from .kb import KnowledgeBase, LogInfo, Signature
-from .prefilter import TextScanner, required_literals, trie_regex
+from .prefilter import (
+    TextScanner,
+    hyperscan_takes,
+    required_literals,
+    single_line_pattern,
+    trie_regex,
+)
 
 # Routine lines repeat word for word thousands of times in a busy log ("Successfully
 # forwarded State Messages to the MP"), so what short messages matched is remembered,
@@ -34,9 +41,16 @@ class CompiledSignature:
 
 
 class LogMatcher:
-    """The signatures of one log, with a shared first look that rules most lines out."""
+    """The signatures of one log, with a shared first look that rules most lines out.
 
-    def __init__(self, signatures: list[CompiledSignature]):
+    Routine successes are most of the matches in a busy log, and all a diagnosis keeps
+    of them is a count and the first and last record. Where a one-pass scan can count
+    them in compiled code (CMTrace records of one ASCII line each), `counted` holds
+    those signatures (positions in `signatures`) and `rest` the matcher of the others,
+    whose scanner also counts the `counted` signatures' whole patterns.
+    """
+
+    def __init__(self, signatures: list[CompiledSignature], patterns: tuple[str, ...] = ()):
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
         self._always_at = {i for i, s in enumerate(signatures) if s.literals is None}
@@ -51,9 +65,38 @@ class LogMatcher:
         # errors. None when some signature has no required text (it must see every record).
         self.scanner: TextScanner | None = None
         self._scanned_users: list[list[int]] = []
+        self.counted: list[int] = []
+        self.rest: LogMatcher | None = None
         if not self.always:
-            self.scanner = TextScanner([*self._texts, ERROR_TEXT])
+            self.scanner = TextScanner([*self._texts, ERROR_TEXT], patterns)
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
+            if self.scanner.exact and not patterns:
+                self._plan_counting()
+
+    def _plan_counting(self) -> None:
+        candidates = [
+            index
+            for index, compiled in enumerate(self.signatures)
+            if compiled.spec.outcome != "failed"
+            and not compiled.names_update
+            and single_line_pattern(compiled.regex.pattern, OPEN)
+        ]
+        try:
+            self._count(candidates)
+        except Exception:  # hyperscan.error: it finds some pattern too large
+            self._count(
+                [i for i in candidates if hyperscan_takes(self.signatures[i].regex.pattern)]
+            )
+
+    def _count(self, counted: list[int]) -> None:
+        if not counted:
+            return
+        chosen = set(counted)
+        self.rest = LogMatcher(
+            [s for i, s in enumerate(self.signatures) if i not in chosen],
+            tuple(self.signatures[i].regex.pattern for i in counted),
+        )
+        self.counted = counted
 
     def matches(
         self, message: str, texts: set[int] | None = None
@@ -128,6 +171,12 @@ class SignatureSet:
     def identify(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is, from its name, else from its format."""
         return self.kb.log_for_file(file_name, fmt)
+
+    def prepare(self, infos) -> None:
+        """Builds the matchers of these logs now (before reading forks its workers, so
+        that they are compiled once, not once per worker)."""
+        for info in infos:
+            self.for_log(info)
 
     def for_log(self, info: LogInfo | None) -> LogMatcher:
         name = info.name if info else None

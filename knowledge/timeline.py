@@ -267,14 +267,14 @@ class LogReader:
         self.take_facts(source, facts)
         return True
 
-    def file_scan(self, source: LogSource, binary, scanner):
+    def file_scan(self, source: LogSource, binary, scanner, counting=None):
         """A one-pass scan of an open file (formats.file_scan), or None for its format.
 
         When the scan completes, hand its facts to `take_facts`; the times of its hits
         get the upload's zone through `utc`.
         """
         fmt, encoding = self.formats[source.path]
-        return file_scan(fmt, encoding, binary, source.path, scanner)
+        return file_scan(fmt, encoding, binary, source.path, scanner, counting)
 
     def take_facts(self, source: LogSource, facts: FileFacts) -> None:
         fmt, encoding = self.formats[source.path]

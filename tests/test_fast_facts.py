@@ -258,7 +258,7 @@ def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
     path = tmp_path / "busy.zip"
     _load_benchmark_generator().build_big_zip(path, megabytes=2, seed=5)
     with_hyperscan = diagnose_path(path).model_dump()
-    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda _texts: None)
+    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda *_args, **_kwargs: None)
     monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
     wua_handler = engine.kb().log_by_name("WUAHandler.log")
     assert not engine._signature_set(engine.kb()).for_log(wua_handler).scanner.exact
@@ -296,7 +296,7 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     path.write_bytes(zip_bytes(files, bom=False))
     sigs = SignatureSet(kb()).for_log(kb().log_by_name("CBS.log"))
     scan = file_scan("cbs", "utf-8", io.BytesIO(CBS_FAILING.encode()), "CBS.log", sigs.scanner)
-    hits = [hit for found in scan.hits() for hit in found]
+    hits = [hit for batch in scan.hits() for hit in batch.hits]
     assert [hit.line for hit in hits] == [1, 3, 6, 11, 13, 14]
     assert scan.facts.entries == 11
     parsed = {e.line: e for e in cbs.parse(io.StringIO(CBS_FAILING, newline=""), "CBS.log")}
@@ -386,3 +386,123 @@ def test_a_clock_that_goes_back_ends_the_logs_at_the_same_place_both_ways(tmp_pa
     fast, slow = _diagnosis_both_ways(path, monkeypatch)
     assert fast["verdict"] == "failure"
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    ("pattern", "countable"),
+    [
+        (r"Successfully completed scan\b", True),
+        (r"Found \d+ updates and \d+ categories", True),
+        (r"EvaluateState\([^)\r\n]{0,120}State=Success\)", True),
+        (r"a.b|(?:x|)foo", True),
+        (r"x[^a]y", False),  # [^a] takes a line break: a match could span two records
+        (r"\s+done", False),
+        (r"a\Wb", False),
+        (r"Log\w+ ready", False),  # could start inside <![LOG[
+        (r"G?foo", False),
+        (r"^Done", False),  # anchors mean the message's ends, not the line's
+        (r"(?<=with error = )0x80244011", False),
+        (r"(?i:foo)", False),
+        (r"a*", False),
+        ("Überprüfung", False),
+    ],
+)
+def test_only_patterns_a_line_scan_finds_as_re_does_are_counted_whole(pattern, countable):
+    from knowledge.formats.cmtrace import OPEN
+    from knowledge.prefilter import single_line_pattern
+
+    assert single_line_pattern(pattern, OPEN) is countable
+
+
+def _state_messages(count: int, start: datetime) -> list[Line]:
+    """StateMessage.log lines: mostly routine successes (counted whole), some failures."""
+    lines = []
+    for n in range(count):
+        when = start + timedelta(seconds=n)
+        if n % 50 == 7:
+            text = f"Failed to forward {n % 3} state messages to the MP, error 0x80072ee2"
+            lines.append(Line(text, when, "StateMessage", 3))
+        elif n % 3 == 0:
+            lines.append(Line("Successfully raised Resync state message.", when, "StateMessage"))
+        else:
+            lines.append(
+                Line("Successfully forwarded State Messages to the MP", when, "StateMessage")
+            )
+    return lines
+
+
+def test_routine_successes_are_counted_whole_and_diagnosed_the_same(tmp_path, monkeypatch):
+    """Over 1 MiB buffers of one-line ASCII records, routine successes are counted in
+    compiled code; a buffer with a record of several lines or a non-ASCII one is read as
+    before. Either way, and across the switch, the diagnosis equals the record parser's:
+    a text in the attribute block, or twice in one message, counts as `re` sees it."""
+    from knowledge.formats import cmtrace_scan
+
+    body = [cmtrace_record(line) for line in _state_messages(30_000, MORNING)]
+    # A match in the file attribute, after the message: not in the message.
+    body[5] = cmtrace_record(
+        Line("Sending 2 messages", MORNING, "StateMessage"),
+        source="Successfully forwarded State Messages to the MP.cpp:12",
+    )
+    body[6] = cmtrace_record(
+        Line(
+            "Successfully raised Resync state message. Successfully raised X state message",
+            MORNING,
+            "StateMessage",
+        )
+    )
+    # A record of two lines, matching on its second; a non-ASCII one (\w takes é).
+    middle, late = 15_000, 29_961  # each a "raised" line: n % 3 == 0
+    body[middle] = body[middle].replace(
+        "Successfully raised Resync", "Resent:\r\nSuccessfully raised"
+    )
+    body[late] = body[late].replace("Resync", "Résync", 1)
+    text = "".join(record + "\r\n" for record in body)
+    assert len(text) > 3 * (1 << 20)
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"StateMessage.log": text}, bom=False))
+
+    ways = []
+    counted = cmtrace_scan.count_patterns
+
+    def counting(*args, **kwargs):
+        ways.append("counted")
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(cmtrace_scan, "count_patterns", counting)
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+    assert 0 < len(ways) < len(text) // (1 << 20)  # some buffers counted, others read as before
+    # Every line but the failures and the one matching only in its attribute block.
+    counts = {e["count"] for e in _evidence_of(fast, "report.state-messages-forwarded")}
+    assert counts == {30_000 - 600 - 1}
+
+
+def _evidence_of(found, signature: str) -> list[dict]:
+    """Every evidence item of a dumped diagnosis that names `signature`."""
+    if isinstance(found, dict):
+        own = [found] if found.get("signature") == signature else []
+        return own + [e for value in found.values() for e in _evidence_of(value, signature)]
+    if isinstance(found, list):
+        return [e for value in found for e in _evidence_of(value, signature)]
+    return []
+
+
+def test_findings_keep_the_order_of_reading_when_successes_are_counted_whole(tmp_path, monkeypatch):
+    """A record that shows two successes of one stage ties them on time: the one the
+    log showed first is the stage's evidence, also when one of them is counted a buffer
+    at a time (its finding would otherwise come after the buffer's other hits)."""
+    targeted = (
+        "Update (Site_3C4D5E6F-7A8B-4C9D-8E0F-1A2B3C4D5E6F/SUM_5a6b7c8d-1e2f-4a3b-8c4d-"
+        "5e6f7a8b9c0d) added to the targeted list of deployment ({8A9B0C1D-2E3F})"
+    )
+    lines = [
+        Line("ASSIGNMENT_EVALUATE_SUCCESS", MORNING, "UpdatesDeploymentAgent"),
+        Line(targeted + "; ASSIGNMENT_EVALUATE_SUCCESS", MORNING, "UpdatesDeploymentAgent"),
+    ]
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"UpdatesDeployment.log": cmtrace_log(lines)}, bom=False))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+    shown = [e["signature"] for e in fast["evidence"] if e["stage"] == "evaluate"]
+    assert shown == ["evaluate.assignment-evaluated"]

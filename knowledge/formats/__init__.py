@@ -132,10 +132,20 @@ def fast_facts(
     return scan[0](binary, path, encoding, exact_lines) if scan else None
 
 
-def file_scan(fmt: str, encoding: str, binary: BinaryIO, path: str, scanner: TextScanner):
+def file_scan(
+    fmt: str,
+    encoding: str,
+    binary: BinaryIO,
+    path: str,
+    scanner: TextScanner,
+    counting: TextScanner | None = None,
+):
     """A one-pass scan of a file (its facts, and the units holding `scanner`'s texts), or
-    None when its format or encoding has none: then it is read entry by entry."""
+    None when its format or encoding has none: then it is read entry by entry.
+    `counting` also counts whole patterns, where the format's scan can use it."""
     scan = _BYTE_SCANS.get(fmt)
     if scan is None or not encoding.startswith("utf-8"):
         return None
+    if counting is not None and fmt == "cmtrace":
+        return scan[1](binary, path, scanner, counting)
     return scan[1](binary, path, scanner)

@@ -28,7 +28,7 @@ from ..models import ERROR, INFO, WARNING, Entry
 from ..prefilter import LoneCarriageReturn, TextScanner
 from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from .cbs import LEVELS, zone_from_csi
-from .cmtrace_scan import FileFacts, NotFast
+from .cmtrace_scan import Batch, FileFacts, NotFast
 from .line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
 
 # cbs.LINE for ASCII text, up to the spaces after the level word (the rest of the
@@ -73,16 +73,16 @@ class FileScan:
         self.facts: FileFacts | None = None
         self._count = _Count(path, scanner)
 
-    def hits(self) -> Iterator[list[CbsHit]]:
+    def hits(self) -> Iterator[Batch]:
         count = self._count
         try:
             for buffer, end in line_regions(self.binary):
                 found = count.add(buffer, end, self.scanner.scan(buffer, end))
                 if found:
-                    yield found
+                    yield Batch(found)
             last = count.close_unit()
             if last is not None:
-                yield [last]
+                yield Batch([last])
         except (NotUsual, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()

@@ -81,6 +81,29 @@ class Hit:
     entry: Entry | None = None  # once parsed
 
 
+@dataclass(slots=True)
+class Counted:
+    """How many records of one buffer a whole pattern matched, and the first and last."""
+
+    pattern: int  # its index in the counting scanner's patterns
+    count: int
+    first: Hit
+    last: Hit
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a scan found in one buffer.
+
+    `counted` is None when the buffer was scanned for texts only. Otherwise the
+    counting scanner also counted its whole patterns there, and the hits' `texts` are
+    indices of that scanner's texts.
+    """
+
+    hits: list[Hit]
+    counted: list[Counted] | None = None
+
+
 class NotFast(Exception):
     """The file is not written the usual way: it must be read record by record."""
 
@@ -117,27 +140,45 @@ class FileScan:
 
     boundary = b"\n" + _OPEN  # a record starts after the line break of this
 
-    def __init__(self, binary: BinaryIO, path: str, scanner: TextScanner):
+    def __init__(
+        self,
+        binary: BinaryIO,
+        path: str,
+        scanner: TextScanner,
+        counting: TextScanner | None = None,
+    ):
         self.binary = binary
         self.path = path
         self.scanner = scanner
+        # Where every record is one line of ASCII, `counting` (its own texts and whole
+        # patterns, see `count_patterns`) scans the buffer instead of `scanner`.
+        self.counting = counting if counting is not None and counting.patterns else None
         self.facts: FileFacts | None = None
-        self._error = scanner.texts.index(ERROR_TEXT) if ERROR_TEXT in scanner.texts else None
         self._clock = cmtrace.RecordClock()
 
-    def hits(self) -> Iterator[list[Hit]]:
+    def hits(self) -> Iterator[Batch]:
         # Line numbers must be exact: lone CRs are looked for by the scanner where it
         # can, else by counting.
         scan = _Scan(self.path, exact_lines=not self.scanner.checks_line_breaks)
         lines = 0
         try:
             for buffer, end in _regions(self.binary):
-                scan.count(buffer, end)
-                found, lines = records_with_texts(
-                    buffer, end, self.scanner, lines, self.boundary, _CLOSE, self._error
-                )
-                if found:
-                    yield found
+                chains = scan.count(buffer, end)
+                if self.counting is not None and _one_ascii_line_each(buffer, end, chains):
+                    batch, lines = count_patterns(buffer, end, self.counting, lines)
+                else:
+                    found, lines = records_with_texts(
+                        buffer,
+                        end,
+                        self.scanner,
+                        lines,
+                        self.boundary,
+                        _CLOSE,
+                        _error_index(self.scanner),
+                    )
+                    batch = Batch(found)
+                if batch.hits or batch.counted:
+                    yield batch
             self.facts = scan.facts()
         except (_Odd, LoneCarriageReturn):
             raise NotFast(self.path) from None
@@ -205,8 +246,9 @@ class _Scan:
         self.biased = 0
         self.tail = b""  # the last record so far
 
-    def count(self, buffer: bytes, end: int) -> None:
-        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd."""
+    def count(self, buffer: bytes, end: int) -> int:
+        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd.
+        Returns how many of its line breaks end a record and are followed by the next."""
         start = 0
         while end - start > MAX_LINE:  # bytes >= characters, so this never misses a long line
             found = buffer.rfind(b"\n", start, start + MAX_LINE)
@@ -227,7 +269,8 @@ class _Scan:
             crlf = first_break <= 0 or buffer[first_break - 1 : first_break] == b"\r"
             self.chain = _CHAIN_CRLF if crlf else _CHAIN_LF
         self.opens += buffer.count(_OPEN, 0, end)
-        self.chains += buffer.count(self.chain, 0, end + len(_OPEN))
+        chains = buffer.count(self.chain, 0, end + len(_OPEN))
+        self.chains += chains
         self.types += buffer.count(_TYPE, 0, end)
         errors, warnings = _SEVERITIES.count(buffer, end)
         self.errors += errors
@@ -235,6 +278,7 @@ class _Scan:
         self.biased += buffer.count(self.bias, 0, end)
         last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
         self.tail = buffer[last:end]
+        return chains
 
     def facts(self) -> FileFacts | None:
         if (
@@ -269,6 +313,7 @@ def records_with_texts(
     boundary: bytes,
     close: bytes | None,
     error_index: int | None,
+    on_pattern=None,
 ) -> tuple[list[Hit], int]:
     """The units of buffer[:end] in which `scanner` finds a text, and the line count.
 
@@ -276,7 +321,7 @@ def records_with_texts(
     with and runs to the next one; `lines` is the number of line breaks before the
     buffer, and the count after it is returned with the hits. Texts found after
     `close` (a CMTrace attribute block) are not in the message: only the error type
-    counts there.
+    counts there. `on_pattern` goes to the scanner, for its whole patterns.
     """
     hits: list[Hit] = []
     counted = 0  # line breaks are counted up to here
@@ -284,7 +329,7 @@ def records_with_texts(
     message_end = 0
     current: Hit | None = None
     exact = scanner.exact
-    for stop, index in scanner.scan(buffer, end):
+    for stop, index in scanner.scan(buffer, end, on_pattern):
         if stop > unit_end:
             start = buffer.rfind(boundary, 0, stop) + 1
             unit_end = buffer.find(boundary, stop, end) + 1 or end
@@ -311,6 +356,91 @@ def records_with_texts(
     if exact:
         hits = [hit for hit in hits if hit.texts or hit.error]
     return hits, lines
+
+
+def _error_index(scanner: TextScanner) -> int | None:
+    return scanner.texts.index(ERROR_TEXT) if ERROR_TEXT in scanner.texts else None
+
+
+def _one_ascii_line_each(buffer: bytes, end: int, chains: int) -> bool:
+    """Whether buffer[:end] is ASCII and each of its records one line: every line
+    break in it ends a record and is followed by the next (`chains` of them), but for
+    the line break that ends the file."""
+    breaks = buffer.count(b"\n", 0, end)
+    if end == len(buffer) and buffer.endswith(b"\n"):
+        breaks -= 1  # the file's last line break: no record follows it
+    if breaks != chains:
+        return False
+    return (buffer[:end] if end < len(buffer) else buffer).isascii()
+
+
+def count_patterns(buffer: bytes, end: int, scanner: TextScanner, lines: int) -> tuple[Batch, int]:
+    """One scan of buffer[:end] (ASCII, one record per line) for `scanner`'s texts
+    and its whole patterns, and the line count after it.
+
+    A pattern counts once per record whose message holds a match of it (as
+    `re.search` on the message would find, which `prefilter.single_line_pattern`
+    makes sure of: a match lies within one line and after the record's opening); a
+    match that ends after the message's close is in the attribute block and does not
+    count. Only the first and last such record of the buffer are cut out, as hits.
+    """
+    patterns = len(scanner.patterns)
+    seen = [-1] * patterns  # the record each pattern was last counted in
+    counts = [0] * patterns
+    firsts = [-1] * patterns
+    lasts = [-1] * patterns
+    rfind, find = buffer.rfind, buffer.find
+    reach = len(_CLOSE) - 1  # a close that starts before a match's end overlaps it
+
+    def on_pattern(index: int, stop: int) -> None:
+        start = rfind(b"\n", 0, stop) + 1
+        if seen[index] == start or find(_CLOSE, start, stop + reach) >= 0:
+            return
+        seen[index] = start
+        counts[index] += 1
+        if firsts[index] < 0:
+            firsts[index] = start
+        lasts[index] = start
+
+    found, after = records_with_texts(
+        buffer,
+        end,
+        scanner,
+        lines,
+        FileScan.boundary,
+        _CLOSE,
+        _error_index(scanner),
+        on_pattern,
+    )
+    wanted = sorted(
+        {
+            offset
+            for index in range(patterns)
+            if counts[index]
+            for offset in (firsts[index], lasts[index])
+        }
+    )
+    at = _line_hits(buffer, end, wanted, lines)
+    counted = [
+        Counted(index, counts[index], at[firsts[index]], at[lasts[index]])
+        for index in range(patterns)
+        if counts[index]
+    ]
+    return Batch(found, counted), after
+
+
+def _line_hits(buffer: bytes, end: int, starts: list[int], lines: int) -> dict[int, Hit]:
+    """A hit for each record (one line) starting at one of `starts`, in order."""
+    hits = {}
+    counted = 0
+    for start in starts:
+        lines += buffer.count(b"\n", counted, start)
+        counted = start
+        stop = buffer.find(b"\n", start, end) + 1 or end
+        close = buffer.find(_CLOSE, start, stop)
+        close = close - start if close >= 0 else -1
+        hits[start] = Hit(buffer[start:stop], lines + 1, None, None, close)
+    return hits
 
 
 def parse_hit(hit: Hit, parse: Callable[[TextIO, str], Iterator[Entry]], path: str) -> Entry:

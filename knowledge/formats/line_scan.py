@@ -20,7 +20,7 @@ from ..models import Entry
 from ..prefilter import LoneCarriageReturn, TextScanner
 from . import wulog_etw
 from ._shared import Clock, ymd
-from .cmtrace_scan import FileFacts, Hit, NotFast, parse_hit, records_with_texts
+from .cmtrace_scan import Batch, FileFacts, Hit, NotFast, parse_hit, records_with_texts
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -70,7 +70,7 @@ class FileScan:
         self.facts: FileFacts | None = None
         self._clock = Clock(ymd)
 
-    def hits(self) -> Iterator[list[Hit]]:
+    def hits(self) -> Iterator[Batch]:
         count = _Count(self.path)
         lines = 0
         try:
@@ -80,7 +80,7 @@ class FileScan:
                     buffer, end, self.scanner, lines, b"\n", None, None
                 )
                 if found:
-                    yield found
+                    yield Batch(found)
         except (NotUsual, LoneCarriageReturn):
             raise NotFast(self.path) from None
         self.facts = count.facts()
