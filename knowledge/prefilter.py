@@ -11,9 +11,16 @@ Over whole files the same texts are found by `TextScanner`, before any line is d
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import os
+import platform
 import re
+import tempfile
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 try:  # the regex parser moved in Python 3.11; both expose the same parse tree
     import re._parser as _sre_parse
@@ -129,6 +136,7 @@ class _Unsupported(Exception):
     """A construct the whole-pattern scan does not take."""
 
 
+@functools.lru_cache(maxsize=1024)  # a signature serves several logs
 def single_line_pattern(pattern: str, opening: str) -> bool:
     """Whether a caseless scan of ASCII lines finds `pattern` where `re.search` would.
 
@@ -372,18 +380,54 @@ def _hyperscan_database(
         import hyperscan
     except ImportError:  # not built for this platform (Windows): re2 instead
         return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     expressions = [re.escape(text) for text in texts]
     if lone_cr:
         expressions.append(_LONE_CR)  # its id is the number of texts
     expressions += patterns  # whole patterns, after the lone CR
-    flags = hyperscan.HS_FLAG_CASELESS if caseless else 0
-    database.compile(
-        expressions=expressions,
-        ids=list(range(len(expressions))),
-        flags=[flags] * len(expressions),
-    )
+    flags = [hyperscan.HS_FLAG_CASELESS if caseless else 0] * len(expressions)
+    key = hashlib.sha256(
+        repr((hyperscan.__version__, platform.machine(), expressions, flags)).encode()
+    ).hexdigest()
+    cached = _cache_file(key)
+    if cached is not None:
+        try:
+            return hyperscan.loadb(cached.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        except (OSError, hyperscan.error):  # not there yet, or from another build: compile
+            pass
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+    if cached is not None:
+        _keep(cached, hyperscan.dumpb(database))
     return database
+
+
+def _cache_file(key: str) -> Path | None:
+    """Where a compiled database is kept between runs: compiling the signatures' whole
+    patterns takes a few hundred milliseconds, loading them a few microseconds.
+    Under $XDG_CACHE_HOME (else ~/.cache)/sccm-triage; None when there is no home."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(base) if base else Path.home() / ".cache"
+    except RuntimeError:  # no home directory to be found
+        return None
+    return root / "sccm-triage" / f"hyperscan-{key[:32]}.db"
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Writes a cache file whole or not at all (another process may be reading it); a
+    cache that cannot be written (read-only home) only costs the compile next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(name, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 def _re2_finder(texts: list[bytes]):

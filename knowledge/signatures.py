@@ -8,6 +8,7 @@ unknown name, per component tag. Matching is `re.search`, case-insensitive.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -57,10 +58,9 @@ class LogMatcher:
         # Each required text, and the signatures (by position) that require it.
         self._users: dict[str, list[int]] = {}
         for index, compiled in enumerate(signatures):
-            for text in compiled.literals or ():
+            for text in sorted(compiled.literals or ()):  # the same order every run
                 self._users.setdefault(text, []).append(index)
         self._texts = tuple(self._users)
-        self.prefilter = trie_regex(text for s in signatures for text in (s.literals or ()))
         # For whole files: finds the records that any signature could match, or that are
         # errors. None when some signature has no required text (it must see every record).
         self.scanner: TextScanner | None = None
@@ -72,6 +72,12 @@ class LogMatcher:
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
             if self.scanner.exact and not patterns:
                 self._plan_counting()
+
+    @functools.cached_property
+    def prefilter(self) -> re.Pattern[str] | None:
+        """One regex for all the required texts, for messages read entry by entry (a
+        file scan finds the texts itself: most uploads never need this one)."""
+        return trie_regex(text for s in self.signatures for text in (s.literals or ()))
 
     def _plan_counting(self) -> None:
         candidates = [

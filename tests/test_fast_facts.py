@@ -506,3 +506,39 @@ def test_findings_keep_the_order_of_reading_when_successes_are_counted_whole(tmp
     assert fast == slow
     shown = [e["signature"] for e in fast["evidence"] if e["stage"] == "evaluate"]
     assert shown == ["evaluate.assignment-evaluated"]
+
+
+def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_compile(
+    tmp_path, monkeypatch
+):
+    hyperscan = pytest.importorskip("hyperscan")
+    from knowledge import prefilter
+
+    compiled = []
+
+    class Counting(hyperscan.Database):
+        def compile(self, **kwargs):
+            compiled.append(kwargs["expressions"])
+            return super().compile(**kwargs)
+
+    monkeypatch.setattr(hyperscan, "Database", Counting)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    texts, patterns = ["search job"], [r"Found \d+ updates"]
+    record = b"Found 3 updates in the search job\r\n"
+
+    def found():
+        scanner = prefilter.TextScanner(texts, patterns)
+        seen = []
+        hits = scanner.scan(record, len(record), lambda index, stop: seen.append((index, stop)))
+        return hits, seen
+
+    first = found()
+    assert first == ([(33, 0)], [(0, 15)]) and len(compiled) == 1
+    assert found() == first and len(compiled) == 1  # loaded, not compiled again
+    (kept,) = (tmp_path / "sccm-triage").iterdir()
+    kept.write_bytes(b"not a database")
+    assert found() == first and len(compiled) == 2
+    assert kept.read_bytes() != b"not a database"  # replaced by a good one
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    (tmp_path / "a-file").write_text("")  # the cache cannot be made: still scans
+    assert found() == first and len(compiled) == 3
