@@ -140,11 +140,14 @@ class _Unsupported(Exception):
 def single_line_pattern(pattern: str, opening: str) -> bool:
     """Whether a caseless scan of ASCII lines finds `pattern` where `re.search` would.
 
-    The scan looks at whole lines of a buffer, each opening with `opening` followed by
-    the text `re.search(pattern, text, re.IGNORECASE)` is meant for. It is told where a
-    match ends, not where it starts, so this holds when
+    The scan looks at the lines of a buffer. A text that `re.search(pattern, text,
+    re.IGNORECASE)` is meant for starts right after `opening` at the start of a line,
+    and may go on over the next lines (a reader joins them with line feeds, without
+    their CRs). The scan is told where a match ends, not where it starts, so this holds
+    when
 
-    * no part of the pattern can match a line break (a match stays in its line),
+    * no part of the pattern can match a CR or a line feed: a match stays in one line,
+      and a line's CR, which the reader drops, never takes part in one,
     * no match can start inside `opening` (its first character is never one of
       `opening`'s): a match then lies in the text after it,
     * it uses only what Hyperscan reads as `re` does: literals, classes, groups without
@@ -196,8 +199,8 @@ def _character_set(op, value) -> frozenset[int] | None:
 
 def _first_characters(items) -> tuple[frozenset[int], bool]:
     """(the characters a match can start with, whether it can be empty) of a sequence;
-    raises _Unsupported for what the scan cannot take, or a part that can match a
-    line break."""
+    raises _Unsupported for what the scan cannot take, or a part that can match a CR
+    or a line feed."""
     first: frozenset[int] = frozenset()
     nullable = True
     for op, value in items:  # every item is looked at: any of them may be unsupported
@@ -211,7 +214,7 @@ def _first_characters(items) -> tuple[frozenset[int], bool]:
 def _item_first(op, value) -> tuple[frozenset[int], bool]:
     characters = _character_set(op, value)
     if characters is not None:
-        if ord("\n") in characters:
+        if ord("\n") in characters or ord("\r") in characters:
             raise _Unsupported
         return characters, False
     if op is AT and value in (AT_BOUNDARY, AT_NON_BOUNDARY):

@@ -22,6 +22,7 @@ match, the time to order, a whole entry for the few that become evidence.
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from ..errors import InputError
 from ..models import ERROR, Entry
 from ..prefilter import LiteralCounter, LoneCarriageReturn, TextScanner
 from . import cmtrace
+from ._shared import MAX_RECORD_CHARS, MAX_RECORD_LINES
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -163,9 +165,12 @@ class FileScan:
         lines = 0
         try:
             for buffer, end in _regions(self.binary):
-                chains = scan.count(buffer, end)
-                if self.counting is not None and _one_ascii_line_each(buffer, end, chains):
-                    batch, lines = count_patterns(buffer, end, self.counting, lines)
+                scan.count(buffer, end)
+                counted = None
+                if self.counting is not None:
+                    counted = count_patterns(buffer, end, self.counting, lines)
+                if counted is not None:
+                    batch, lines = counted
                 else:
                     found, lines = records_with_texts(
                         buffer,
@@ -246,9 +251,8 @@ class _Scan:
         self.biased = 0
         self.tail = b""  # the last record so far
 
-    def count(self, buffer: bytes, end: int) -> int:
-        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd.
-        Returns how many of its line breaks end a record and are followed by the next."""
+    def count(self, buffer: bytes, end: int) -> None:
+        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd."""
         start = 0
         while end - start > MAX_LINE:  # bytes >= characters, so this never misses a long line
             found = buffer.rfind(b"\n", start, start + MAX_LINE)
@@ -269,8 +273,7 @@ class _Scan:
             crlf = first_break <= 0 or buffer[first_break - 1 : first_break] == b"\r"
             self.chain = _CHAIN_CRLF if crlf else _CHAIN_LF
         self.opens += buffer.count(_OPEN, 0, end)
-        chains = buffer.count(self.chain, 0, end + len(_OPEN))
-        self.chains += chains
+        self.chains += buffer.count(self.chain, 0, end + len(_OPEN))
         self.types += buffer.count(_TYPE, 0, end)
         errors, warnings = _SEVERITIES.count(buffer, end)
         self.errors += errors
@@ -278,7 +281,6 @@ class _Scan:
         self.biased += buffer.count(self.bias, 0, end)
         last = buffer.rfind(b"\n" + _OPEN, 0, end) + 1  # 0: the buffer's own first record
         self.tail = buffer[last:end]
-        return chains
 
     def facts(self) -> FileFacts | None:
         if (
@@ -314,6 +316,7 @@ def records_with_texts(
     close: bytes | None,
     error_index: int | None,
     on_pattern=None,
+    anchors: list[tuple[int, int]] | None = None,
 ) -> tuple[list[Hit], int]:
     """The units of buffer[:end] in which `scanner` finds a text, and the line count.
 
@@ -321,7 +324,8 @@ def records_with_texts(
     with and runs to the next one; `lines` is the number of line breaks before the
     buffer, and the count after it is returned with the hits. Texts found after
     `close` (a CMTrace attribute block) are not in the message: only the error type
-    counts there. `on_pattern` goes to the scanner, for its whole patterns.
+    counts there. `on_pattern` goes to the scanner, for its whole patterns; `anchors`,
+    if given, gets (start offset, line) of every unit found.
     """
     hits: list[Hit] = []
     counted = 0  # line breaks are counted up to here
@@ -345,6 +349,8 @@ def records_with_texts(
                 found - start if found >= 0 else -1,
             )
             hits.append(current)
+            if anchors is not None:
+                anchors.append((start, lines + 1))
         if index < 0:
             continue
         if index == error_index:
@@ -362,38 +368,45 @@ def _error_index(scanner: TextScanner) -> int | None:
     return scanner.texts.index(ERROR_TEXT) if ERROR_TEXT in scanner.texts else None
 
 
-def _one_ascii_line_each(buffer: bytes, end: int, chains: int) -> bool:
-    """Whether buffer[:end] is ASCII and each of its records one line: every line
-    break in it ends a record and is followed by the next (`chains` of them), but for
-    the line break that ends the file."""
-    breaks = buffer.count(b"\n", 0, end)
-    if end == len(buffer) and buffer.endswith(b"\n"):
-        breaks -= 1  # the file's last line break: no record follows it
-    if breaks != chains:
-        return False
-    return (buffer[:end] if end < len(buffer) else buffer).isascii()
+# A record spanning fewer characters than this has fewer lines than a reader keeps of
+# one, and a shorter message than it keeps: every line of its message is in the text.
+_WHOLE_RECORD = min(MAX_RECORD_LINES, MAX_RECORD_CHARS)
 
 
-def count_patterns(buffer: bytes, end: int, scanner: TextScanner, lines: int) -> tuple[Batch, int]:
-    """One scan of buffer[:end] (ASCII, one record per line) for `scanner`'s texts
-    and its whole patterns, and the line count after it.
+class _Unsure(Exception):
+    """A match the counting scan cannot place for sure: the buffer is read as before."""
 
-    A pattern counts once per record whose message holds a match of it (as
-    `re.search` on the message would find, which `prefilter.single_line_pattern`
-    makes sure of: a match lies within one line and after the record's opening); a
-    match that ends after the message's close is in the attribute block and does not
-    count. Only the first and last such record of the buffer are cut out, as hits.
+
+def count_patterns(
+    buffer: bytes, end: int, scanner: TextScanner, lines: int
+) -> tuple[Batch, int] | None:
+    """One scan of buffer[:end] for `scanner`'s texts and its whole patterns, and the
+    line count after it; None when the buffer must be scanned for texts alone (it is
+    not ASCII, or a match is in a record too long to be sure of).
+
+    A pattern counts once per record whose message holds a match of it, as `re.search`
+    on the record's message would find (`prefilter.single_line_pattern` makes sure of
+    that for a match inside one line of the message); a match that ends after the
+    message's close is in the attribute block and does not count. Only the first and
+    last such record of the buffer are cut out, as hits.
     """
+    if not (buffer[:end] if end < len(buffer) else buffer).isascii():
+        return None  # `re` reads \w, case and lengths of non-ASCII text its own way
     patterns = len(scanner.patterns)
     seen = [-1] * patterns  # the record each pattern was last counted in
     counts = [0] * patterns
     firsts = [-1] * patterns
     lasts = [-1] * patterns
-    rfind, find = buffer.rfind, buffer.find
+    rfind, find, opens_at = buffer.rfind, buffer.find, buffer.startswith
+    boundary = FileScan.boundary
     reach = len(_CLOSE) - 1  # a close that starts before a match's end overlaps it
 
     def on_pattern(index: int, stop: int) -> None:
         start = rfind(b"\n", 0, stop) + 1
+        if not opens_at(_OPEN, start):  # a later line of a record of several
+            start = rfind(boundary, 0, stop) + 1
+            if stop - start >= _WHOLE_RECORD:
+                raise _Unsure
         if seen[index] == start or find(_CLOSE, start, stop + reach) >= 0:
             return
         seen[index] = start
@@ -402,44 +415,43 @@ def count_patterns(buffer: bytes, end: int, scanner: TextScanner, lines: int) ->
             firsts[index] = start
         lasts[index] = start
 
-    found, after = records_with_texts(
-        buffer,
-        end,
-        scanner,
-        lines,
-        FileScan.boundary,
-        _CLOSE,
-        _error_index(scanner),
-        on_pattern,
-    )
-    wanted = sorted(
-        {
-            offset
-            for index in range(patterns)
-            if counts[index]
-            for offset in (firsts[index], lasts[index])
-        }
-    )
-    at = _line_hits(buffer, end, wanted, lines)
+    anchors: list[tuple[int, int]] = []
+    try:
+        found, after = records_with_texts(
+            buffer,
+            end,
+            scanner,
+            lines,
+            boundary,
+            _CLOSE,
+            _error_index(scanner),
+            on_pattern,
+            anchors,
+        )
+    except _Unsure:
+        return None
+    wanted = {offset for i in range(patterns) if counts[i] for offset in (firsts[i], lasts[i])}
+    at = _record_hits(buffer, end, sorted(wanted), anchors, lines)
     counted = [
-        Counted(index, counts[index], at[firsts[index]], at[lasts[index]])
-        for index in range(patterns)
-        if counts[index]
+        Counted(i, counts[i], at[firsts[i]], at[lasts[i]]) for i in range(patterns) if counts[i]
     ]
     return Batch(found, counted), after
 
 
-def _line_hits(buffer: bytes, end: int, starts: list[int], lines: int) -> dict[int, Hit]:
-    """A hit for each record (one line) starting at one of `starts`, in order."""
+def _record_hits(
+    buffer: bytes, end: int, starts: list[int], anchors: list[tuple[int, int]], lines: int
+) -> dict[int, Hit]:
+    """A hit for each record starting at one of `starts` (in order); its line is
+    counted from the nearest hit before it (`anchors`: (start, line) of each, in order)."""
     hits = {}
-    counted = 0
     for start in starts:
-        lines += buffer.count(b"\n", counted, start)
-        counted = start
-        stop = buffer.find(b"\n", start, end) + 1 or end
+        at = bisect.bisect_right(anchors, start, key=lambda anchor: anchor[0]) - 1
+        counted, line = anchors[at] if at >= 0 else (0, lines + 1)
+        line += buffer.count(b"\n", counted, start)
+        stop = buffer.find(FileScan.boundary, start, end) + 1 or end
         close = buffer.find(_CLOSE, start, stop)
         close = close - start if close >= 0 else -1
-        hits[start] = Hit(buffer[start:stop], lines + 1, None, None, close)
+        hits[start] = Hit(buffer[start:stop], line, None, None, close)
     return hits
 
 

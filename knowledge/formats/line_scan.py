@@ -88,7 +88,9 @@ class FileScan:
             raise NotFast(self.path)
 
     def message(self, hit: Hit) -> str:
-        return self.entry(hit).message
+        if hit.entry is None:  # a hit is one line, never blank (it holds a text)
+            return wulog_etw.line_message(decode_bytes(hit.raw).rstrip("\r\n"))
+        return hit.entry.message
 
     def time(self, hit: Hit) -> datetime | None:
         return self.entry(hit).time

@@ -45,5 +45,12 @@ def line_entry(line: str, path: str, number: int, clock: Clock) -> Entry | None:
     return Entry(path, number, when, component, _severity(message), thread, message)
 
 
+def line_message(line: str) -> str:
+    """What `line_entry` gives as the message of a line that is not blank, without the
+    rest of the entry (a diagnosis matches many lines and keeps few)."""
+    match = LINE.match(line)
+    return line.strip() if match is None else match.group(7)
+
+
 def _severity(text: str) -> int:
     return WARNING if "*FAILED*" in text else INFO
