@@ -27,6 +27,7 @@ try:  # the regex parser moved in Python 3.11; both expose the same parse tree
     from re._constants import ANY as ANY_CHARACTER
     from re._constants import (
         ASSERT,
+        ASSERT_NOT,
         AT,
         AT_BOUNDARY,
         AT_NON_BOUNDARY,
@@ -45,6 +46,7 @@ except ImportError:  # pragma: no cover - Python 3.10 and older
     from sre_constants import ANY as ANY_CHARACTER
     from sre_constants import (
         ASSERT,
+        ASSERT_NOT,
         AT,
         AT_BOUNDARY,
         AT_NON_BOUNDARY,
@@ -166,6 +168,49 @@ def single_line_pattern(pattern: str, opening: str) -> bool:
     return not nullable and not first & _folded({ord(char) for char in opening})
 
 
+@functools.lru_cache(maxsize=1024)
+def filter_pattern(pattern: str) -> bool:
+    """Whether Hyperscan, prefiltering `pattern` over ASCII lines and ignoring case,
+    finds every record whose text `re.search(pattern, text, re.IGNORECASE)` matches
+    (and maybe more, which the caller then rules out with `re`).
+
+    Prefiltering takes what Hyperscan cannot do exactly (lookarounds, big repeats) in
+    a looser form. It holds when no part of the pattern, lookarounds included, can
+    match a CR or a line feed (a reader joins a record's lines with line feeds and
+    drops their CRs: a match stays inside one line, which the scan sees as it is), and
+    the pattern has no anchors but word boundaries and no flags of its own.
+    """
+    if not pattern.isascii():
+        return False
+    try:
+        _check_lines_only(list(_sre_parse.parse(pattern, re.IGNORECASE)))
+    except (re.error, _Unsupported):
+        return False
+    return True
+
+
+def _check_lines_only(items) -> None:
+    for op, value in items:
+        characters = _character_set(op, value)
+        if characters is not None:
+            if ord("\n") in characters or ord("\r") in characters:
+                raise _Unsupported
+        elif op is AT:
+            if value not in (AT_BOUNDARY, AT_NON_BOUNDARY):
+                raise _Unsupported
+        elif op is SUBPATTERN:
+            if value[1] or value[2]:  # flags of its own
+                raise _Unsupported
+            _check_lines_only(list(value[-1]))
+        elif op is BRANCH:
+            for branch in value[1]:
+                _check_lines_only(list(branch))
+        elif op in (MAX_REPEAT, MIN_REPEAT, ASSERT, ASSERT_NOT):
+            _check_lines_only(list(value[-1]))
+        else:
+            raise _Unsupported
+
+
 def _folded(codes) -> frozenset[int]:
     """A set of ASCII codes, with both cases of each letter (case is ignored)."""
     return frozenset(code for c in codes for code in {c, ord(chr(c).swapcase())})
@@ -285,21 +330,29 @@ class TextScanner:
     which a text reader takes for a line break: `scan` raises `LoneCarriageReturn`
     when it finds one, and `checks_line_breaks` says that it looks.
 
-    It can also look for whole `patterns` (`re` syntax that `single_line_pattern`
-    accepts, ignoring case): `scan` then calls `on_pattern(pattern index, end offset)`
-    for every place where a match of one ends. Only with Hyperscan (`patterns` stays
-    empty without it).
+    With Hyperscan only (both stay empty without it), it can also look for
+
+    * whole `patterns` (`re` syntax that `single_line_pattern` accepts): `scan` calls
+      `on_pattern(pattern index, end offset)` for every place where a match ends;
+    * `filters`: patterns that `filter_pattern` accepts, found as Hyperscan's
+      prefiltering finds them (every match, and maybe more), and reported like texts:
+      the index of the first filter is the number of texts.
     """
 
-    def __init__(self, texts: Iterable[str], patterns: Iterable[str] = ()):
+    def __init__(
+        self, texts: Iterable[str], patterns: Iterable[str] = (), filters: Iterable[str] = ()
+    ):
         self.texts = tuple(texts)
         encoded = [text.encode() for text in self.texts]
-        patterns = tuple(patterns)
+        patterns, filters = tuple(patterns), tuple(filters)
         self._database = _hyperscan_database(
-            encoded, patterns=[pattern.encode() for pattern in patterns]
+            encoded,
+            patterns=[pattern.encode() for pattern in patterns],
+            filters=[pattern.encode() for pattern in filters],
         )
         self.exact = self.checks_line_breaks = self._database is not None
         self.patterns = patterns if self.exact else ()
+        self.filters = filters if self.exact else ()
         self._scratch = threading.local()  # Hyperscan's working memory: one per thread
         self._finder = None if self.exact else _re2_finder(encoded)
 
@@ -307,7 +360,7 @@ class TextScanner:
         found: list[tuple[int, int]] = []
         if self._database is not None:
             append = found.append
-            lone_cr = len(self.texts)
+            lone_cr = len(self.texts) + len(self.filters)
 
             def on_match(index, _start, stop, _flags, _context):
                 if index < lone_cr:
@@ -360,16 +413,20 @@ def _scan_with(database, scratches: threading.local, buffer: bytes, end: int, on
         import hyperscan
 
         scratch = scratches.space = hyperscan.Scratch(database)
-    data = buffer[:end] if end < len(buffer) else buffer
+    data = memoryview(buffer)[:end] if end < len(buffer) else buffer  # no copy
     database.scan(data, match_event_handler=on_match, scratch=scratch)
 
 
-def hyperscan_takes(pattern: str) -> bool:
+def hyperscan_takes(pattern: str, *, as_filter: bool = False) -> bool:
     """Whether Hyperscan is here and compiles `pattern` (some it finds too large)."""
+    compiled = [pattern.encode()]
     try:
-        return _hyperscan_database([], lone_cr=False, patterns=[pattern.encode()]) is not None
+        database = _hyperscan_database(
+            [], lone_cr=False, **{"filters" if as_filter else "patterns": compiled}
+        )
     except Exception:  # hyperscan.error, which only exists where Hyperscan does
         return False
+    return database is not None
 
 
 def _hyperscan_database(
@@ -378,16 +435,24 @@ def _hyperscan_database(
     caseless: bool = True,
     lone_cr: bool = True,
     patterns: Iterable[bytes] = (),
+    filters: Iterable[bytes] = (),
 ):
+    """Texts, then filters, then the lone CR, then whole patterns, numbered in that order."""
     try:
         import hyperscan
     except ImportError:  # not built for this platform (Windows): re2 instead
         return None
+    case = hyperscan.HS_FLAG_CASELESS if caseless else 0
     expressions = [re.escape(text) for text in texts]
+    flags = [case] * len(expressions)
+    for pattern in filters:
+        expressions.append(pattern)
+        flags.append(case | hyperscan.HS_FLAG_PREFILTER)
     if lone_cr:
-        expressions.append(_LONE_CR)  # its id is the number of texts
-    expressions += patterns  # whole patterns, after the lone CR
-    flags = [hyperscan.HS_FLAG_CASELESS if caseless else 0] * len(expressions)
+        expressions.append(_LONE_CR)
+        flags.append(case)
+    expressions += patterns
+    flags += [case] * (len(expressions) - len(flags))
     key = hashlib.sha256(
         repr((hyperscan.__version__, platform.machine(), expressions, flags)).encode()
     ).hexdigest()

@@ -17,6 +17,7 @@ from .formats.cmtrace_scan import ERROR_TEXT
 from .kb import KnowledgeBase, LogInfo, Signature
 from .prefilter import (
     TextScanner,
+    filter_pattern,
     hyperscan_takes,
     required_literals,
     single_line_pattern,
@@ -44,20 +45,33 @@ class CompiledSignature:
 class LogMatcher:
     """The signatures of one log, with a shared first look that rules most lines out.
 
-    Routine successes are most of the matches in a busy log, and all a diagnosis keeps
-    of them is a count and the first and last record. Where a one-pass scan can count
-    them in compiled code (CMTrace records of one ASCII line each), `counted` holds
-    those signatures (positions in `signatures`) and `rest` the matcher of the others,
-    whose scanner also counts the `counted` signatures' whole patterns.
+    Where a one-pass scan can use it (a buffer of CMTrace records in ASCII), `rest`
+    is a sharper first look, with Hyperscan:
+
+    * routine successes are most of the matches in a busy log, and all a diagnosis
+      keeps of them is a count and the first and last record: `counted` lists those
+      signatures (positions in `signatures`) whose whole patterns `rest`'s scanner
+      counts;
+    * `rest` matches the other signatures, and its scanner finds each by its own
+      pattern, prefiltered, instead of by a text that routine lines also hold.
     """
 
-    def __init__(self, signatures: list[CompiledSignature], patterns: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        signatures: list[CompiledSignature],
+        patterns: tuple[str, ...] | None = None,
+        filtered: tuple[int, ...] = (),
+    ):
+        """`patterns` and `filtered` make a `rest`: the whole patterns its scanner counts,
+        and its signatures (positions) that the scanner finds by their own pattern."""
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
         self._always_at = {i for i, s in enumerate(signatures) if s.literals is None}
         # Each required text, and the signatures (by position) that require it.
         self._users: dict[str, list[int]] = {}
         for index, compiled in enumerate(signatures):
+            if index in filtered:
+                continue  # the scanner finds it by its pattern
             for text in sorted(compiled.literals or ()):  # the same order every run
                 self._users.setdefault(text, []).append(index)
         self._texts = tuple(self._users)
@@ -68,10 +82,12 @@ class LogMatcher:
         self.counted: list[int] = []
         self.rest: LogMatcher | None = None
         if not self.always:
-            self.scanner = TextScanner([*self._texts, ERROR_TEXT], patterns)
+            filters = [signatures[i].regex.pattern for i in filtered]
+            self.scanner = TextScanner([*self._texts, ERROR_TEXT], patterns or (), filters)
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
-            if self.scanner.exact and not patterns:
-                self._plan_counting()
+            self._scanned_users += [[i] for i in filtered]
+            if self.scanner.exact and patterns is None:
+                self._plan_rest()
 
     @functools.cached_property
     def prefilter(self) -> re.Pattern[str] | None:
@@ -79,30 +95,34 @@ class LogMatcher:
         file scan finds the texts itself: most uploads never need this one)."""
         return trie_regex(text for s in self.signatures for text in (s.literals or ()))
 
-    def _plan_counting(self) -> None:
-        candidates = [
+    def _plan_rest(self) -> None:
+        counted = [
             index
             for index, compiled in enumerate(self.signatures)
             if compiled.spec.outcome != "failed"
             and not compiled.names_update
             and single_line_pattern(compiled.regex.pattern, OPEN)
         ]
-        try:
-            self._count(candidates)
-        except Exception:  # hyperscan.error: it finds some pattern too large
-            self._count(
-                [i for i in candidates if hyperscan_takes(self.signatures[i].regex.pattern)]
-            )
-
-    def _count(self, counted: list[int]) -> None:
-        if not counted:
+        others = [s for i, s in enumerate(self.signatures) if i not in set(counted)]
+        filtered = [i for i, s in enumerate(others) if filter_pattern(s.regex.pattern)]
+        if not counted and not filtered:
             return
-        chosen = set(counted)
-        self.rest = LogMatcher(
-            [s for i, s in enumerate(self.signatures) if i not in chosen],
-            tuple(self.signatures[i].regex.pattern for i in counted),
-        )
+        try:
+            self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
+        except Exception:  # hyperscan.error: it finds some pattern too large
+            counted = [i for i in counted if hyperscan_takes(self.signatures[i].regex.pattern)]
+            others = [s for i, s in enumerate(self.signatures) if i not in set(counted)]
+            filtered = [
+                i
+                for i, s in enumerate(others)
+                if filter_pattern(s.regex.pattern)
+                and hyperscan_takes(s.regex.pattern, as_filter=True)
+            ]
+            self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
         self.counted = counted
+
+    def _patterns(self, positions: list[int]) -> tuple[str, ...]:
+        return tuple(self.signatures[i].regex.pattern for i in positions)
 
     def matches(
         self, message: str, texts: set[int] | None = None

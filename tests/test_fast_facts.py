@@ -570,3 +570,54 @@ def test_a_windows_update_line_s_message_equals_its_entry_s(line):
 
     entry = wulog_etw.line_entry(line, "WindowsUpdate.log", 1, Clock(ymd))
     assert wulog_etw.line_message(line) == entry.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "filterable"),
+    [
+        (r"(?:80244011|8024001a)\b(?:(?<=with error = 0x[0-9a-f]{8})|(?<=Error = 0x\w{8}))", True),
+        (r"Job error \((?!0x87d00692\))0x[0-9a-f]{8}\) received", True),
+        (r"Failed to (?:send|post)\b[^\r\n]{0,60}?state messages?\b", True),
+        (r"(?<=error\s)0x80244011", False),  # \s takes a line break
+        (r"Failed[^.]*?0x8024", False),
+        (r"^Scan failed", False),
+        (r"Scan failed$", False),
+        (r"(?i:scan) failed", False),
+        (r"(\d)\1 failed", False),
+    ],
+)
+def test_only_patterns_whose_prefilter_finds_every_match_are_found_that_way(pattern, filterable):
+    from knowledge.prefilter import filter_pattern
+
+    assert filter_pattern(pattern) is filterable
+
+
+def test_failures_found_by_their_prefiltered_patterns_are_diagnosed_the_same(tmp_path, monkeypatch):
+    """In a buffer the counting scan reads, a failure is found by its own pattern,
+    which Hyperscan loosens (lookarounds dropped): the lines it finds too many of are
+    ruled out by `re`, and the diagnosis equals the record parser's."""
+    from knowledge import engine
+
+    wua_handler = engine.kb().log_by_name("WUAHandler.log")
+    rest = engine._signature_set(engine.kb()).for_log(wua_handler).rest
+    assert rest is not None and rest.scanner.filters
+    lines = []
+    for n in range(3000):
+        when = MORNING + timedelta(seconds=n)
+        if n % 100 == 5:  # only the loosened pattern of scan.failed-other-code finds these
+            lines.append(
+                Line(f"Update (Missing): KB50{n:05d} ({n:08x}8abc0000)", when, "WUAHandler")
+            )
+        elif n % 500 == 7:
+            lines.append(Line("Scan failed with error = 0x80244011.", when, "WUAHandler", 3))
+        elif n % 500 == 9:
+            lines.append(Line("Scan failed with error = 0x80244010.", when, "WUAHandler", 3))
+        else:
+            lines.append(Line("Successfully completed scan.", when, "WUAHandler"))
+    lines.append(Line("Scan failed with error = 0x8024001a.", lines[-1].when, "WUAHandler", 3))
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"WUAHandler.log": cmtrace_log(lines)}, bom=False))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+    assert (fast["stage"], fast["cause"]) == ("scan", "scan.no_wsus_location")
+    assert {e["count"] for e in _evidence_of(fast, "scan.no-wsus-location")} == {7}

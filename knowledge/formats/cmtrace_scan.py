@@ -152,9 +152,9 @@ class FileScan:
         self.binary = binary
         self.path = path
         self.scanner = scanner
-        # Where every record is one line of ASCII, `counting` (its own texts and whole
-        # patterns, see `count_patterns`) scans the buffer instead of `scanner`.
-        self.counting = counting if counting is not None and counting.patterns else None
+        # Where a buffer is ASCII, `counting` (its own texts, filters and whole patterns,
+        # see `count_patterns`) scans it instead of `scanner`.
+        self.counting = counting
         self.facts: FileFacts | None = None
         self._clock = cmtrace.RecordClock()
 
@@ -390,7 +390,7 @@ def count_patterns(
     message's close is in the attribute block and does not count. Only the first and
     last such record of the buffer are cut out, as hits.
     """
-    if not (buffer[:end] if end < len(buffer) else buffer).isascii():
+    if not buffer.isascii():  # (the part after `end` too: a copy would cost more)
         return None  # `re` reads \w, case and lengths of non-ASCII text its own way
     patterns = len(scanner.patterns)
     seen = [-1] * patterns  # the record each pattern was last counted in
