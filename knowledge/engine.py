@@ -128,7 +128,7 @@ class _Partial:
     updates: dict[str, None] = field(default_factory=dict)
 
 
-# Failure messages repeat too; their codes are remembered per file, this many.
+# Failure and error messages repeat too; their codes are remembered per file, this many.
 _REMEMBERED_FAILURES = 1024
 # The time of a mark that is read from its unit only when the file is merged.
 LATER = None
@@ -155,7 +155,7 @@ class FileFold:
         self.latest: tuple = (datetime.min, index, 0)
         # Per signature id, its partial here: most hits only add one to a count.
         self._by_signature: dict[str, _Partial] = {}
-        self._codes: dict[str, list[str]] = {}  # a failure message's codes, as found
+        self._codes: dict[str, list[str]] = {}  # a failure or error message's codes
 
     def record(self, key, stage, outcome, cause, strength, title, log, mark, update, codes):
         partial = self.partials.get(key)
@@ -273,7 +273,7 @@ class FileFold:
         return codes
 
     def unexplained_error(self, knowledge: KnowledgeBase, message: str, mark: tuple, log: str):
-        for code in find_codes(message):
+        for code in self._codes_in(message):
             known = knowledge.codes.get(code)
             if known is None or known.routine or known.stage is None:
                 continue

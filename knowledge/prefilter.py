@@ -64,6 +64,12 @@ except ImportError:  # pragma: no cover - Python 3.10 and older
 MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(pattern: str):
+    """The parse tree of a caseless pattern (each is looked at several ways)."""
+    return _sre_parse.parse(pattern, re.IGNORECASE)
+
+
 def required_literals(pattern: str) -> frozenset[str] | None:
     """Lower-case texts of which every match of `pattern` contains at least one.
 
@@ -71,7 +77,7 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     always runs its full regex.
     """
     try:
-        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
+        parsed = _parsed(pattern)
     except re.error:
         return None
     best = _best_requirement(list(parsed))
@@ -161,7 +167,7 @@ def single_line_pattern(pattern: str, opening: str) -> bool:
     if not pattern.isascii():
         return False
     try:
-        items = list(_sre_parse.parse(pattern, re.IGNORECASE))
+        items = list(_parsed(pattern))
         first, nullable = _first_characters(items)
     except (re.error, _Unsupported):
         return False
@@ -183,7 +189,7 @@ def filter_pattern(pattern: str) -> bool:
     if not pattern.isascii():
         return False
     try:
-        _check_lines_only(list(_sre_parse.parse(pattern, re.IGNORECASE)))
+        _check_lines_only(list(_parsed(pattern)))
     except (re.error, _Unsupported):
         return False
     return True
