@@ -502,6 +502,19 @@ def _keep(path: Path, data: bytes) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(name)
+        return
+    _prune(path.parent)
+
+
+# Each edit of the signatures makes new databases: the cache keeps the newest this many.
+CACHED_DATABASES = 200
+
+
+def _prune(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        kept = sorted(folder.glob("hyperscan-*.db"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-CACHED_DATABASES]:
+            old.unlink()
 
 
 def _re2_finder(texts: list[bytes]):

@@ -549,9 +549,15 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
     kept.write_bytes(b"not a database")
     assert found() == first and len(compiled) == 2
     assert kept.read_bytes() != b"not a database"  # replaced by a good one
+    monkeypatch.setattr(prefilter, "CACHED_DATABASES", 1)
+    texts = ["scan job"]  # another database: the cache keeps only the newest
+    found()
+    (newest,) = (tmp_path / "sccm-triage").iterdir()
+    assert newest != kept and len(compiled) == 3
+    texts = ["search job"]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
     (tmp_path / "a-file").write_text("")  # the cache cannot be made: still scans
-    assert found() == first and len(compiled) == 3
+    assert found() == first and len(compiled) == 4
 
 
 @pytest.mark.parametrize(
