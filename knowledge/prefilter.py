@@ -17,49 +17,28 @@ import hashlib
 import os
 import platform
 import re
+import re._parser as _sre_parse  # Python's regex parser (there since 3.11, our oldest)
 import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-
-try:  # the regex parser moved in Python 3.11; both expose the same parse tree
-    import re._parser as _sre_parse
-    from re._constants import ANY as ANY_CHARACTER
-    from re._constants import (
-        ASSERT,
-        ASSERT_NOT,
-        AT,
-        AT_BOUNDARY,
-        AT_NON_BOUNDARY,
-        BRANCH,
-        CATEGORY,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        RANGE,
-        SUBPATTERN,
-    )
-except ImportError:  # pragma: no cover - Python 3.10 and older
-    import sre_parse as _sre_parse
-    from sre_constants import ANY as ANY_CHARACTER
-    from sre_constants import (
-        ASSERT,
-        ASSERT_NOT,
-        AT,
-        AT_BOUNDARY,
-        AT_NON_BOUNDARY,
-        BRANCH,
-        CATEGORY,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        RANGE,
-        SUBPATTERN,
-    )
+from re._constants import ANY as ANY_CHARACTER
+from re._constants import (
+    ASSERT,
+    ASSERT_NOT,
+    AT,
+    AT_BOUNDARY,
+    AT_NON_BOUNDARY,
+    BRANCH,
+    CATEGORY,
+    IN,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    NEGATE,
+    RANGE,
+    SUBPATTERN,
+)
 
 MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
 
