@@ -373,10 +373,11 @@ class Collector:
                             (counted.last, LATER, counted.last.line),
                             log,
                         )
+                if counted_any:
+                    fold.order_as_read(sigs)
+                fold.resolve()  # its evidence records are parsed here, and may prove odd
             except NotFast:
                 return None
-        if counted_any:
-            fold.order_as_read(sigs)
         reader.take_facts(source, scan.facts)
         _mark_end(fold, reader, source)
         return fold

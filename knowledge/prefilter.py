@@ -20,6 +20,7 @@ import re
 import re._parser as _sre_parse  # Python's regex parser (there since 3.11, our oldest)
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from re._constants import ANY as ANY_CHARACTER
@@ -143,7 +144,7 @@ def single_line_pattern(pattern: str, opening: str) -> bool:
 
     Whether a match ends before the text does is for the caller to check.
     """
-    if not pattern.isascii():
+    if not _read_alike(pattern) or any(space in pattern for space in _SPACE_CLASSES):
         return False
     try:
         items = list(_parsed(pattern))
@@ -165,13 +166,37 @@ def filter_pattern(pattern: str) -> bool:
     drops their CRs: a match stays inside one line, which the scan sees as it is), and
     the pattern has no anchors but word boundaries and no flags of its own.
     """
-    if not pattern.isascii():
+    if not _read_alike(pattern):
         return False
     try:
         _check_lines_only(list(_parsed(pattern)))
     except (re.error, _Unsupported):
         return False
     return True
+
+
+# Hyperscan reads a pattern as PCRE does, and a few spellings mean something else in
+# `re`: \v is a class of vertical spaces there (CR and LF among them), {,n} a literal
+# text, [:digit:] inside a class a POSIX class. Patterns holding them are not given to
+# it (the spelling is looked for in the text: an escaped backslash before it only
+# costs the speed-up).
+_PCRE_READS_OTHERWISE = ("\\v", "{,", "[:")
+# Python's \s (and so \S) takes the ASCII separators 0x1C-0x1F, Hyperscan's does not:
+# a counted pattern must not use them (a prefilter may: it only finds more).
+_SPACE_CLASSES = ("\\s", "\\S")
+# Global flags that change what a pattern means (`.` taking a line feed, spaces being
+# ignored, ^ and $ at line ends): the analysis here reads patterns without them.
+_MEANING_FLAGS = re.DOTALL | re.VERBOSE | re.MULTILINE | re.LOCALE
+
+
+def _read_alike(pattern: str) -> bool:
+    """Whether Hyperscan and `re` read the spelling of `pattern` the same way."""
+    if not pattern.isascii() or any(text in pattern for text in _PCRE_READS_OTHERWISE):
+        return False
+    try:
+        return not _parsed(pattern).state.flags & _MEANING_FLAGS
+    except re.error:
+        return False
 
 
 def _check_lines_only(items) -> None:
@@ -490,9 +515,11 @@ CACHED_DATABASES = 200
 
 
 def _prune(folder: Path) -> None:
+    """Keeps the newest databases, and drops what a write that was cut off left."""
     with contextlib.suppress(OSError):
         kept = sorted(folder.glob("hyperscan-*.db"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-CACHED_DATABASES]:
+        stale = [p for p in folder.glob("*.tmp") if time.time() - p.stat().st_mtime > 3600]
+        for old in kept[:-CACHED_DATABASES] + stale:
             old.unlink()
 
 

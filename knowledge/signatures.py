@@ -118,7 +118,10 @@ class LogMatcher:
                 if filter_pattern(s.regex.pattern)
                 and hyperscan_takes(s.regex.pattern, as_filter=True)
             ]
-            self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
+            try:
+                self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
+            except Exception:  # each compiles alone, not all together: scan for texts only
+                return
         self.counted = counted
 
     def _patterns(self, positions: list[int]) -> tuple[str, ...]:

@@ -406,6 +406,13 @@ def test_a_clock_that_goes_back_ends_the_logs_at_the_same_place_both_ways(tmp_pa
         (r"(?i:foo)", False),
         (r"a*", False),
         ("Überprüfung", False),
+        # Spelled alike, read otherwise by Hyperscan (PCRE): a class of vertical spaces,
+        # a literal {,3}, a POSIX class; \S differs on the separators 0x1C-0x1F.
+        (r"scan\v+done", False),
+        (r"xa{,3}y", False),
+        (r"[[:digit:]]x", False),
+        (r"Client is \S+", False),
+        (r"(?s)a.b", False),  # . takes a line feed
     ],
 )
 def test_only_patterns_a_line_scan_finds_as_re_does_are_counted_whole(pattern, countable):
@@ -590,6 +597,10 @@ def test_a_windows_update_line_s_message_equals_its_entry_s(line):
         (r"Scan failed$", False),
         (r"(?i:scan) failed", False),
         (r"(\d)\1 failed", False),
+        (r"Client is \S+ now", True),  # Hyperscan's \S takes more: only more to rule out
+        (r"xa{,3}y", False),
+        (r"scan\v+done", False),
+        (r"(?x) Scan failed", False),
     ],
 )
 def test_only_patterns_whose_prefilter_finds_every_match_are_found_that_way(pattern, filterable):
@@ -627,3 +638,43 @@ def test_failures_found_by_their_prefiltered_patterns_are_diagnosed_the_same(tmp
     assert fast == slow
     assert (fast["stage"], fast["cause"]) == ("scan", "scan.no_wsus_location")
     assert {e["count"] for e in _evidence_of(fast, "scan.no-wsus-location")} == {7}
+
+
+def test_a_record_holding_a_second_close_is_read_record_by_record_not_refused(
+    tmp_path, monkeypatch
+):
+    """A message that holds the text which closes a message makes the parser see two
+    entries where the scan cut out one record: the file is read entry by entry."""
+    lines = _state_messages(200, MORNING)
+    # The last failure of its kind: its record is parsed, as the finding's last evidence.
+    lines[190] = Line(
+        "Failed to forward 2 state messages ]LOG]!> to the MP", lines[190].when, "StateMessage", 3
+    )
+    path = tmp_path / "logs.zip"
+    path.write_bytes(zip_bytes({"StateMessage.log": cmtrace_log(lines)}, bom=False))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow
+
+
+def test_signatures_that_compile_alone_but_not_together_are_found_by_their_texts(
+    tmp_path, monkeypatch
+):
+    from knowledge import engine, signatures
+    from knowledge.kb import kb
+
+    real = signatures.TextScanner
+
+    def no_database_of_patterns(texts, patterns=(), filters=()):
+        if patterns or filters:
+            raise RuntimeError("Pattern is too large")  # as hyperscan.error would
+        return real(texts)
+
+    monkeypatch.setattr(signatures, "TextScanner", no_database_of_patterns)
+    matcher = signatures.SignatureSet(kb()).for_log(kb().log_by_name("StateMessage.log"))
+    assert matcher.rest is None and not matcher.counted
+    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
+    path = tmp_path / "logs.zip"
+    lines = _state_messages(300, MORNING)
+    path.write_bytes(zip_bytes({"StateMessage.log": cmtrace_log(lines)}, bom=False))
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    assert fast == slow

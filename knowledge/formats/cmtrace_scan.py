@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import BinaryIO, TextIO
 
 from ..decoding import MAX_LINE, decode_bytes
-from ..errors import InputError
 from ..models import ERROR, Entry
 from ..prefilter import LiteralCounter, LoneCarriageReturn, TextScanner
 from . import cmtrace
@@ -333,7 +332,9 @@ def records_with_texts(
     message_end = 0
     current: Hit | None = None
     exact = scanner.exact
-    for stop, index in scanner.scan(buffer, end, on_pattern):
+    found = scanner.scan(buffer, end, on_pattern)
+    found.sort()  # Hyperscan does not promise to report matches in order
+    for stop, index in found:
         if stop > unit_end:
             start = buffer.rfind(boundary, 0, stop) + 1
             unit_end = buffer.find(boundary, stop, end) + 1 or end
@@ -393,10 +394,8 @@ def count_patterns(
     if not buffer.isascii():  # (the part after `end` too: a copy would cost more)
         return None  # `re` reads \w, case and lengths of non-ASCII text its own way
     patterns = len(scanner.patterns)
-    seen = [-1] * patterns  # the record each pattern was last counted in
-    counts = [0] * patterns
-    firsts = [-1] * patterns
-    lasts = [-1] * patterns
+    # The records each pattern was counted in (a set: matches may come out of order).
+    seen: list[set[int]] = [set() for _ in range(patterns)]
     rfind, find, opens_at = buffer.rfind, buffer.find, buffer.startswith
     boundary = FileScan.boundary
     reach = len(_CLOSE) - 1  # a close that starts before a match's end overlaps it
@@ -407,13 +406,8 @@ def count_patterns(
             start = rfind(boundary, 0, stop) + 1
             if stop - start >= _WHOLE_RECORD:
                 raise _Unsure
-        if seen[index] == start or find(_CLOSE, start, stop + reach) >= 0:
-            return
-        seen[index] = start
-        counts[index] += 1
-        if firsts[index] < 0:
-            firsts[index] = start
-        lasts[index] = start
+        if start not in seen[index] and find(_CLOSE, start, stop + reach) < 0:
+            seen[index].add(start)
 
     anchors: list[tuple[int, int]] = []
     try:
@@ -430,11 +424,9 @@ def count_patterns(
         )
     except _Unsure:
         return None
-    wanted = {offset for i in range(patterns) if counts[i] for offset in (firsts[i], lasts[i])}
-    at = _record_hits(buffer, end, sorted(wanted), anchors, lines)
-    counted = [
-        Counted(i, counts[i], at[firsts[i]], at[lasts[i]]) for i in range(patterns) if counts[i]
-    ]
+    ends = [(i, min(records), max(records)) for i, records in enumerate(seen) if records]
+    at = _record_hits(buffer, end, sorted({o for _, *pair in ends for o in pair}), anchors, lines)
+    counted = [Counted(i, len(seen[i]), at[first], at[last]) for i, first, last in ends]
     return Batch(found, counted), after
 
 
@@ -459,8 +451,8 @@ def parse_hit(hit: Hit, parse: Callable[[TextIO, str], Iterator[Entry]], path: s
     """The entry of a hit, parsed once by its format's parser, with its line number."""
     if hit.entry is None:
         entries = list(parse(io.StringIO(decode_bytes(hit.raw), newline=""), path))
-        if len(entries) != 1:
-            raise InputError(f"{path} changed while it was being read; send it again")
+        if len(entries) != 1:  # not one record written the usual way, after all
+            raise NotFast(path)
         entries[0].line = hit.line
         hit.entry = entries[0]
     return hit.entry
