@@ -483,9 +483,9 @@ def _cache_file(key: str) -> Path | None:
     """Where a compiled database is kept between runs: compiling the signatures' whole
     patterns takes a few hundred milliseconds, loading them a few microseconds.
     Under $XDG_CACHE_HOME (else ~/.cache)/sccm-triage; None when there is no home."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    try:
-        root = Path(base) if base else Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    try:  # a relative $XDG_CACHE_HOME is to be ignored (XDG Base Directory spec)
+        root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     except RuntimeError:  # no home directory to be found
         return None
     return root / "sccm-triage" / f"hyperscan-{key[:32]}.db"
