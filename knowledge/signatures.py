@@ -103,29 +103,27 @@ class LogMatcher:
             and not compiled.names_update
             and single_line_pattern(compiled.regex.pattern, OPEN)
         ]
-        others = [s for i, s in enumerate(self.signatures) if i not in set(counted)]
-        filtered = [i for i, s in enumerate(others) if filter_pattern(s.regex.pattern)]
-        if not counted and not filtered:
-            return
         try:
-            self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
+            self._make_rest(counted, lambda _pattern, as_filter: True)
         except Exception:  # hyperscan.error: it finds some pattern too large
             counted = [i for i in counted if hyperscan_takes(self.signatures[i].regex.pattern)]
-            others = [s for i, s in enumerate(self.signatures) if i not in set(counted)]
-            filtered = [
-                i
-                for i, s in enumerate(others)
-                if filter_pattern(s.regex.pattern)
-                and hyperscan_takes(s.regex.pattern, as_filter=True)
-            ]
             try:
-                self.rest = LogMatcher(others, self._patterns(counted), tuple(filtered))
+                self._make_rest(counted, hyperscan_takes)
             except Exception:  # each compiles alone, not all together: scan for texts only
                 return
-        self.counted = counted
 
-    def _patterns(self, positions: list[int]) -> tuple[str, ...]:
-        return tuple(self.signatures[i].regex.pattern for i in positions)
+    def _make_rest(self, counted: list[int], takes) -> None:
+        chosen = set(counted)
+        others = [s for i, s in enumerate(self.signatures) if i not in chosen]
+        filtered = tuple(
+            i
+            for i, s in enumerate(others)
+            if filter_pattern(s.regex.pattern) and takes(s.regex.pattern, as_filter=True)
+        )
+        if counted or filtered:
+            patterns = tuple(self.signatures[i].regex.pattern for i in counted)
+            self.rest = LogMatcher(others, patterns, filtered)
+            self.counted = counted
 
     def matches(
         self, message: str, texts: set[int] | None = None
