@@ -425,7 +425,8 @@ def count_patterns(
     except _Unsure:
         return None
     ends = [(i, min(records), max(records)) for i, records in enumerate(seen) if records]
-    at = _record_hits(buffer, end, sorted({o for _, *pair in ends for o in pair}), anchors, lines)
+    starts = sorted({offset for _, first, last in ends for offset in (first, last)})
+    at = _record_hits(buffer, end, starts, anchors, lines)
     counted = [Counted(i, len(seen[i]), at[first], at[last]) for i, first, last in ends]
     return Batch(found, counted), after
 
