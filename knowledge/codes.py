@@ -17,7 +17,14 @@ Logs are full of hex that is not an error code: GUIDs, hashes, pointers, thread 
   with another first digit (`C004F012`) counts inside `[...]` or after an error word;
 - a negative 10-digit decimal counts when it is a 32-bit value with the failure bit;
 - an unsigned 10-digit decimal counts only after an error word (`error`, `code`, `hr`,
-  `result`, `status`, `ErrorCode=`), so sizes and tick counts are not mistaken for codes.
+  `result`, `status`, `ErrorCode=`), so sizes and tick counts are not mistaken for codes;
+- a Windows Installer error number (1601-1650, e.g. 1603) counts only in MSI's own words
+  ("return value 3", "exit code 1603", "error status: 1603", "failed with error 1603"), as
+  the HRESULT Windows reports for it (1603 -> 0x80070643).
+
+`error_line_codes` is stricter still: the codes of a line that says it failed. That is what
+lets a code with no signature decide a diagnosis, so a line that merely mentions a code
+("ErrorCode = 0x87D00215" on a retry, "Call progress and error 0") does not count.
 """
 
 from __future__ import annotations
@@ -36,6 +43,15 @@ _WIN32_CONTEXT = re.compile(r"(?:error|\berr|\bgle)\W{0,4}$", re.I)
 _CODE_CONTEXT = re.compile(r"(?:error|\berr|code|\bhr|hresult|result|status|\bgle)\W{0,4}$", re.I)
 _SIZE_CONTEXT = re.compile(r"(?:bytes?|size|length|count|total|kb|mb)\W{0,4}$", re.I)
 _CONTEXT_CHARS = 24
+# Windows Installer's ways of saying an install failed with an error number (1601-1650):
+# "return value 3" is MSI's own failure result, which Windows reports as 1603.
+_MSI_FAILURE = re.compile(
+    r"\breturn value 3\b"
+    r"|(?:exit\s*code|error\s*status|error\s*code|return\s*code|failed with (?:error|code)"
+    r"|\berror)\W{0,4}(?P<number>16(?:0[1-9]|[1-4]\d|50))(?!\w|\.\d)",
+    re.I,
+)
+_INSTALL_FAILURE = 1603
 
 _FAILURE_BIT = 0x8000_0000
 _WIN32_FACILITY = 0x8007_0000
@@ -56,6 +72,66 @@ def find_codes(message: str) -> list[str]:
     for match in _CANDIDATES.finditer(message):
         code = _judge(message, match)
         if code is not None and code not in found:
+            found.append(code)
+    for code in _msi_codes(message):
+        if code not in found:
+            found.append(code)
+    return found
+
+
+def _msi_codes(message: str) -> list[str]:
+    if "16" not in message and "eturn value" not in message.lower():
+        return []  # the common case, decided without the regex
+    codes = []
+    for match in _MSI_FAILURE.finditer(message):
+        number = match.group("number")
+        code = _hex8(from_win32(int(number) if number else _INSTALL_FAILURE))
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+# A line says it failed: these words (any case), or MSI's failure result. Every line that
+# does holds one of `ERROR_LINE_TEXTS`, so a byte scan can find them all by those texts.
+_FAILURE_WORDS = re.compile(
+    r"fail|\berror|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
+)
+ERROR_LINE_TEXTS = ("fail", "error", "fatal", "return value 3", "exit code", "exitcode")
+# "no error", "error 0", "without errors": a failure word that says nothing failed.
+_NOT_A_FAILURE = re.compile(
+    r"\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b",
+    re.I,
+)
+# How far (characters) a failure word may be from the code it is about.
+_NEAR = 160
+
+
+def error_line_codes(message: str) -> list[str]:
+    """The error codes of a line that says something failed, near the words that say so.
+
+    A code counts when a failure word (failed, failure, error, fatal, `*FAILED*`, MSI's
+    "return value 3") stands within a short distance of it in the same message; routine
+    lines that carry codes without such a word (or only a "no error") give none.
+    """
+    if "*FAILED*" in message:
+        return []  # WUA's trace of an internal return value: its caller says what failed
+    words = [m.start() for m in _FAILURE_WORDS.finditer(message)]
+    if not words:
+        return []
+    negated = {m.start() for m in _NOT_A_FAILURE.finditer(message)}
+    if negated:
+        words = [w for w in words if not any(n <= w < n + 20 for n in negated)]
+        if not words:
+            return []
+    found: list[str] = []
+    for match in _CANDIDATES.finditer(message):
+        if not any(abs(word - match.start()) <= _NEAR for word in words):
+            continue
+        code = _judge(message, match)
+        if code is not None and code not in found:
+            found.append(code)
+    for code in _msi_codes(message):
+        if code not in found:
             found.append(code)
     return found
 

@@ -6,8 +6,15 @@ How it decides, in the order a ConfigMgr admin would:
    stage was reached, succeeded or failed. Hits of one signature in one log are folded
    into one finding with a count and a first and last time, so the same error written
    40 times is one finding, not 40.
-2. Error records (CMTrace type 3) that no failure signature explains still count, weakly,
-   when they carry a known, non-routine error code; routine codes (0x87D00215, ...) never do.
+2. Error codes are evidence of their own. A line that no failure signature explains still
+   counts, weakly, when it is an error line (a CMTrace type 3 record, or in any format a
+   line that says it failed near the code: `codes.error_line_codes`) and carries a known,
+   non-routine code whose stage the code table names; routine codes (0x87D00215, ...)
+   never do. Its cause is the code's own (error_codes.yaml `cause`, or the one cause of
+   that stage listing the code), else `<stage>.code`: "read from the code".
+   A failure signature that only says a step failed (no cause, or `<stage>.failed`) takes
+   the specific cause its line's code names, at that cause's stage: a download job failing
+   with "disk full" is a full cache.
 3. Per stage, a failure counts only if no success came after it. The verdict is the
    earliest stage in pipeline order with an unresolved failure; a stage failure on one
    update is not resolved by another update succeeding.
@@ -26,7 +33,7 @@ from pathlib import Path
 
 from .api import Progress, ProgressCallback
 from .archive import open_upload
-from .codes import find_codes
+from .codes import error_line_codes, find_codes
 from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
 from .models import (
@@ -51,11 +58,34 @@ from .timeline import LogReader, catalogue_name, sort_key
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).
 MIN_FAILURE_STRENGTH = 0.45
-# An error record with a known code but no signature: real, but vague.
-UNEXPLAINED_ERROR_STRENGTH = 0.5
+# An error line with a known code but no signature: real, but vague; below every signature's
+# strength, and above MIN_FAILURE_STRENGTH so that it can decide a verdict on its own.
+UNEXPLAINED_ERROR_STRENGTH = 0.48
+# A diagnosis that only a code supports is never surer than this.
+CODE_ONLY_MAX_CONFIDENCE = 0.48
+# A cause the code table would read from any code of its stage ("<stage>.code"), and the
+# causes that only say a step failed: a code naming a specific cause refines them.
+CODE_CAUSE_SUFFIX = ".code"
+_GENERIC_CAUSE_SUFFIXES = (".failed", CODE_CAUSE_SUFFIX)
 # Formats whose error-looking lines are mostly noise unless a signature says otherwise
 # (Windows 10 WindowsUpdate.log *FAILED*, CBS "Info ... Failed").
 _NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
+# Which lines of a format may give a code that counts without a signature ("error lines"):
+#  all  - every code of an error-typed record (CMTrace type 3), and the codes of any other
+#         line that says it failed near the code (`codes.error_line_codes`);
+#  lines - the codes of a line that says it failed (its type, if any, is not trusted);
+#  typed - the same, but only on error-typed lines: CBS writes "Info ... Failed ...
+#          [HRESULT = 0x800f0805]" on healthy machines, and "Error" where servicing failed;
+#  none - never: a whole Windows 10 WindowsUpdate.log keeps weeks of retried failures
+#         ("DO job failed", "Call error code") on machines that are fine.
+_CODE_LINES = {"cbs": "typed", "wulog-etw": "none"}
+_CODE_LINES.update({fmt: "lines" for fmt in _NOISY_FORMATS - set(_CODE_LINES)})
+
+
+def _code_lines(fmt: str) -> str:
+    return _CODE_LINES.get(fmt, "all")
+
+
 MAX_EVIDENCE = 10
 FEW_STAGES = 3  # a healthy verdict on fewer stages than this asks for the rest of the logs
 MAX_TRACKED_UPDATES = 500
@@ -145,8 +175,9 @@ class FileFold:
     the time of an untimed entry is that of the last timed one before it in its file.
     """
 
-    def __init__(self, index: int, group: str, entry_of, time_of=None):
+    def __init__(self, index: int, group: str, entry_of, time_of=None, knowledge=None):
         self.index = index
+        self.kb = knowledge  # for the causes that codes name (None: signatures' own causes)
         self.group = group
         self.entry_of = entry_of  # unit -> Entry
         self.time_of = time_of  # unit -> sort key, for marks timed LATER
@@ -156,6 +187,7 @@ class FileFold:
         # Per signature id, its partial here: most hits only add one to a count.
         self._by_signature: dict[str, _Partial] = {}
         self._codes: dict[str, list[str]] = {}  # a failure or error message's codes
+        self._line_codes: dict[str, list[str]] = {}  # an unexplained line's failure codes
 
     def record(self, key, stage, outcome, cause, strength, title, log, mark, update, codes):
         partial = self.partials.get(key)
@@ -208,7 +240,9 @@ class FileFold:
             }
             track.succeeded = {stage: self.order(mark) for stage, mark in track.succeeded.items()}
         self.entry_of = self.time_of = None
-        self._by_signature, self._codes = {}, {}  # for reading only: nothing to carry back
+        # for reading only: nothing to carry back
+        self._by_signature, self._codes, self._line_codes = {}, {}, {}
+        self.kb = None
         return self
 
     def signature_hits(self, sigs: LogMatcher, message: str, mark: tuple, log: str) -> bool:
@@ -230,11 +264,17 @@ class FileFold:
                 return False
         codes = self._codes_in(message) if failed else []
         key = f"{spec.id}|{self.group}"
+        stage, cause = spec.stage, spec.cause
+        if codes and self.kb is not None and _is_generic(cause):
+            specific = _specific_cause(self.kb, codes)
+            if specific is not None and specific[1] != cause:
+                stage, cause = specific
+                key = f"{spec.id}|{self.group}|{cause}"
         self.record(
             key,
-            spec.stage,
+            stage,
             spec.outcome,
-            spec.cause,
+            cause,
             spec.strength,
             spec.title or spec.id,
             log,
@@ -242,7 +282,8 @@ class FileFold:
             update,
             codes,
         )
-        self._by_signature[spec.id] = self.partials[key]
+        if not failed:
+            self._by_signature[spec.id] = self.partials[key]
         return failed
 
     def counted(self, compiled, count: int, first: tuple, last: tuple, log: str) -> None:
@@ -272,15 +313,34 @@ class FileFold:
             codes = self._codes[message] = find_codes(message)
         return codes
 
-    def unexplained_error(self, knowledge: KnowledgeBase, message: str, mark: tuple, log: str):
-        for code in self._codes_in(message):
+    def _error_line_codes(self, message: str) -> list[str]:
+        codes = self._line_codes.get(message)
+        if codes is None:
+            if len(self._line_codes) >= _REMEMBERED_FAILURES:
+                self._line_codes.clear()
+            codes = self._line_codes[message] = error_line_codes(message)
+        return codes
+
+    def unexplained_error(
+        self, knowledge: KnowledgeBase, message: str, mark: tuple, log: str, rule: str, is_error
+    ):
+        """Records the known codes of a line no failure signature explained, as `rule`
+        (see _CODE_LINES) allows; `is_error()` says whether the line is error-typed."""
+        if rule == "none":
+            return
+        if rule == "all":
+            codes = self._codes_in(message) if is_error() else self._error_line_codes(message)
+        elif rule == "lines" or is_error():
+            codes = self._error_line_codes(message)
+        else:
+            return
+        for code in codes:
             known = knowledge.codes.get(code)
             if known is None or known.routine or known.stage is None:
                 continue
-            cause = known.cause if known.cause in knowledge.causes else None
-            if cause and knowledge.causes[cause].stage != known.stage:
-                cause = None
+            cause = _code_cause(knowledge, code)
             title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
+            title += f": {_first_sentence(known.meaning)}"
             self.record(
                 f"code:{code}|{self.group}|{_shape(message)}",
                 known.stage,
@@ -293,6 +353,57 @@ class FileFold:
                 None,
                 [code],
             )
+
+
+def _first_sentence(meaning: str, limit: int = 120) -> str:
+    sentence = meaning.split(". ", 1)[0].rstrip(".")
+    return sentence if len(sentence) <= limit else sentence[: limit - 3] + "..."
+
+
+def _is_generic(cause: str | None) -> bool:
+    """A cause that only says a step failed, which a code's own cause can refine."""
+    return cause is None or cause.endswith(_GENERIC_CAUSE_SUFFIXES)
+
+
+_CODE_CAUSES: dict[tuple[int, str], str | None] = {}
+
+
+def _code_cause(knowledge: KnowledgeBase, code: str) -> str | None:
+    """The cause a code points at in the code table, at the code's stage: its own
+    `cause`, else the one cause of that stage that lists it, else `<stage>.code`."""
+    key = (id(knowledge), code)
+    if key in _CODE_CAUSES:
+        return _CODE_CAUSES[key]
+    cause = None
+    known = knowledge.codes.get(code)
+    if known is not None and known.stage is not None:
+        own = knowledge.causes.get(known.cause) if known.cause else None
+        if own is not None and own.stage == known.stage:
+            cause = own.id
+        else:
+            listing = [
+                c.id
+                for c in knowledge.causes.values()
+                if c.stage == known.stage and code in c.codes
+            ]
+            if len(listing) == 1:
+                cause = listing[0]
+            elif f"{known.stage}{CODE_CAUSE_SUFFIX}" in knowledge.causes:
+                cause = f"{known.stage}{CODE_CAUSE_SUFFIX}"
+    _CODE_CAUSES[key] = cause
+    return cause
+
+
+def _specific_cause(knowledge: KnowledgeBase, codes: list[str]) -> tuple[str, str] | None:
+    """(stage, cause) of the first non-routine code that names a specific cause."""
+    for code in codes:
+        known = knowledge.codes.get(code)
+        if known is None or known.routine:
+            continue
+        cause = _code_cause(knowledge, code)
+        if cause is not None and not _is_generic(cause):
+            return knowledge.causes[cause].stage, cause
+    return None
 
 
 def _mark_end(fold: FileFold, reader: LogReader, source) -> None:
@@ -333,12 +444,12 @@ class Collector:
         sigs = self.signatures.for_log(info)
         fmt, _ = reader.formats[source.path]
         if info is not None and sigs.scanner is not None:
-            fold = self._scan(reader, source, index, sigs, info.name, fmt in _NOISY_FORMATS)
+            fold = self._scan(reader, source, index, sigs, info.name, _code_lines(fmt))
             if fold is not None:
                 return fold
-        return self._read_entries(reader, source, index, info, sigs, fmt in _NOISY_FORMATS)
+        return self._read_entries(reader, source, index, info, sigs, _code_lines(fmt))
 
-    def _scan(self, reader, source, index, sigs, log, noisy) -> FileFold | None:
+    def _scan(self, reader, source, index, sigs, log, rule) -> FileFold | None:
         rest = sigs.rest
         with source.open() as binary:
             scan = reader.file_scan(source, binary, sigs.scanner, rest and rest.scanner)
@@ -349,6 +460,7 @@ class Collector:
                 source.group,
                 lambda hit: reader.lend_zone(scan.entry(hit)),
                 lambda hit: sort_key(reader.utc(scan.time(hit))),
+                self.kb,
             )
             counted_any = False
             try:
@@ -362,8 +474,15 @@ class Collector:
                             explained = (
                                 fold.found(compiled, update, message, mark, log) or explained
                             )
-                        if not explained and not noisy and scan.is_error(hit):
-                            fold.unexplained_error(self.kb, message, mark, log)
+                        if not explained:
+                            fold.unexplained_error(
+                                self.kb,
+                                message,
+                                mark,
+                                log,
+                                rule,
+                                lambda hit=hit: scan.is_error(hit),
+                            )
                     for counted in batch.counted or ():
                         counted_any = True
                         fold.counted(
@@ -382,8 +501,8 @@ class Collector:
         _mark_end(fold, reader, source)
         return fold
 
-    def _read_entries(self, reader, source, index, info, file_sigs, noisy) -> FileFold:
-        fold = FileFold(index, source.group, lambda entry: entry)
+    def _read_entries(self, reader, source, index, info, file_sigs, rule) -> FileFold:
+        fold = FileFold(index, source.group, lambda entry: entry, knowledge=self.kb)
         log_name = info.name if info else source.name
         previous = datetime.min
         for key, entry in reader.file_entries(source):
@@ -397,8 +516,10 @@ class Collector:
             message = entry.message
             mark = (entry, previous, entry.line)
             explained = fold.signature_hits(sigs, message, mark, name)
-            if not explained and entry.severity == ERROR and not noisy:
-                fold.unexplained_error(self.kb, message, mark, name)
+            if not explained:
+                fold.unexplained_error(
+                    self.kb, message, mark, name, rule, lambda entry=entry: entry.severity == ERROR
+                )
         _mark_end(fold, reader, source)
         return fold
 
@@ -572,7 +693,14 @@ def _confidence(primary: Finding, view: StageView, latest_order: tuple) -> float
             score += 0.05
         elif age > timedelta(days=7):
             score -= 0.15
+    if all(_from_code(f) for f in view.unresolved):
+        score = min(score, CODE_ONLY_MAX_CONFIDENCE)  # no signature says what went wrong
     return round(max(0.05, min(0.99, score)), 2)
+
+
+def _from_code(finding: Finding) -> bool:
+    """Whether a finding was read from an error code alone (no signature matched)."""
+    return finding.key.startswith("code:")
 
 
 def _cause_of(view: StageView, primary: Finding, knowledge: KnowledgeBase) -> str | None:
@@ -594,6 +722,14 @@ def _step(knowledge: KnowledgeBase, ref: StepRef) -> NextStep:
 
 
 def _next_steps(knowledge: KnowledgeBase, stage: str, cause: str | None, codes: list[str]):
+    code_steps = []
+    for code in codes[:2]:
+        known = knowledge.codes.get(code)
+        if known and not known.routine:
+            code_steps.append(NextStep(text=f"For {code}: {known.next_step}", source=known.source))
+    if cause and cause.endswith(CODE_CAUSE_SUFFIX):
+        # Read from the code: what the code table says to do about it comes first.
+        return code_steps + [_step(knowledge, ref) for ref in knowledge.causes[cause].next]
     if cause:
         steps = [_step(knowledge, ref) for ref in knowledge.causes[cause].next]
     else:
@@ -602,11 +738,7 @@ def _next_steps(knowledge: KnowledgeBase, stage: str, cause: str | None, codes: 
         steps = [
             _step(knowledge, StepRef(procedure=procedure, step=n)) for n in range(1, count + 1)
         ]
-    for code in codes[:2]:
-        known = knowledge.codes.get(code)
-        if known and not known.routine:
-            steps.append(NextStep(text=f"For {code}: {known.next_step}", source=known.source))
-    return steps
+    return steps + code_steps
 
 
 def _code_refs(findings: list[Finding], knowledge: KnowledgeBase) -> list[CodeRef]:

@@ -12,6 +12,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .codes import ERROR_LINE_TEXTS
 from .formats.cmtrace import OPEN
 from .formats.cmtrace_scan import ERROR_TEXT
 from .kb import KnowledgeBase, LogInfo, Signature
@@ -83,7 +84,9 @@ class LogMatcher:
         self.rest: LogMatcher | None = None
         if not self.always:
             filters = [signatures[i].regex.pattern for i in filtered]
-            self.scanner = TextScanner([*self._texts, ERROR_TEXT], patterns or (), filters)
+            # Error lines too: a line that says it failed may carry a code that decides.
+            extra = [t for t in (ERROR_TEXT, *ERROR_LINE_TEXTS) if t not in self._users]
+            self.scanner = TextScanner([*self._texts, *extra], patterns or (), filters)
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
             self._scanned_users += [[i] for i in filtered]
             if self.scanner.exact and patterns is None:

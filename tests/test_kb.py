@@ -101,6 +101,22 @@ CAUSE_IDS = [
     "report.state_messages_not_sent",
     "report.compliance_unknown",
 ]
+# Causes read from an error code alone, one per stage (issue 12).
+CAUSE_IDS += [
+    f"{stage}.code"
+    for stage in (
+        "client",
+        "policy",
+        "scan",
+        "evaluate",
+        "locate",
+        "download",
+        "cache",
+        "install",
+        "reboot",
+        "report",
+    )
+]
 
 # Catalogue names that signatures refer to (notes/CAUSES.md).
 CATALOGUE_NAMES = [

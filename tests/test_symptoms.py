@@ -93,7 +93,9 @@ def test_stage_accuracy_on_the_evaluation_set():
 
 def test_every_cause_has_six_to_fifteen_phrasings():
     counts = {s.cause: len(s.phrasings) for s in kb().symptoms}
-    assert set(counts) == set(kb().causes)
+    # `<stage>.code` is read from an error code in the logs: nobody describes it in words.
+    described = {cause for cause in kb().causes if not cause.endswith(".code")}
+    assert set(counts) == described
     assert all(6 <= n <= 15 for n in counts.values()), counts
 
 
