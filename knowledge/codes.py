@@ -94,7 +94,7 @@ def _msi_codes(message: str) -> list[str]:
 # A line says it failed: these words (any case), or MSI's failure result. Every line that
 # does holds one of `ERROR_LINE_TEXTS`, so a byte scan can find them all by those texts.
 _FAILURE_WORDS = re.compile(
-    r"fail|\berror|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
+    r"fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
 )
 ERROR_LINE_TEXTS = ("fail", "error", "fatal", "return value 3", "exit code", "exitcode")
 # "no error", "error 0", "without errors": a failure word that says nothing failed.
@@ -113,8 +113,6 @@ def error_line_codes(message: str) -> list[str]:
     "return value 3") stands within a short distance of it in the same message; routine
     lines that carry codes without such a word (or only a "no error") give none.
     """
-    if "*FAILED*" in message:
-        return []  # WUA's trace of an internal return value: its caller says what failed
     words = [m.start() for m in _FAILURE_WORDS.finditer(message)]
     if not words:
         return []

@@ -76,9 +76,13 @@ _NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
 #  lines - the codes of a line that says it failed (its type, if any, is not trusted);
 #  typed - the same, but only on error-typed lines: CBS writes "Info ... Failed ...
 #          [HRESULT = 0x800f0805]" on healthy machines, and "Error" where servicing failed;
-#  none - never: a whole Windows 10 WindowsUpdate.log keeps weeks of retried failures
-#         ("DO job failed", "Call error code") on machines that are fine.
-_CODE_LINES = {"cbs": "typed", "wulog-etw": "none"}
+#  excerpt - as `lines`, in a file of at most EXCERPT_ENTRIES entries only: a whole
+#         Windows 10 WindowsUpdate.log keeps weeks of retried failures ("DO job failed",
+#         "Call error code", `*FAILED*` traces) on machines that are fine, where a pasted
+#         excerpt is what someone chose to show.
+_CODE_LINES = {"cbs": "typed", "wulog-etw": "excerpt"}
+EXCERPT_ENTRIES = 400
+_FORMATS_WITH_OWN_STAGES = {"wulog", "wulog-etw", "cbs"}
 _CODE_LINES.update({fmt: "lines" for fmt in _NOISY_FORMATS - set(_CODE_LINES)})
 
 
@@ -178,6 +182,9 @@ class FileFold:
     def __init__(self, index: int, group: str, entry_of, time_of=None, knowledge=None):
         self.index = index
         self.kb = knowledge  # for the causes that codes name (None: signatures' own causes)
+        # Whether the file's log name says its job: not for WindowsUpdate or CBS text, which
+        # people save under any name (and whose codes say their own stage).
+        self.log_has_job = True
         self.group = group
         self.entry_of = entry_of  # unit -> Entry
         self.time_of = time_of  # unit -> sort key, for marks timed LATER
@@ -294,6 +301,10 @@ class FileFold:
         partial.count += count - 1
         partial.last = last
 
+    def drop_code_findings(self) -> None:
+        """Forgets the findings read from codes alone (they name no update)."""
+        self.partials = {k: p for k, p in self.partials.items() if not k.startswith("code:")}
+
     def order_as_read(self, sigs: LogMatcher) -> None:
         """Puts the partials in the order a record-by-record reading creates them: by
         their first record, then as `sigs` lists their signatures, unexplained errors
@@ -326,11 +337,9 @@ class FileFold:
     ):
         """Records the known codes of a line no failure signature explained, as `rule`
         (see _CODE_LINES) allows; `is_error()` says whether the line is error-typed."""
-        if rule == "none":
-            return
         if rule == "all":
             codes = self._codes_in(message) if is_error() else self._error_line_codes(message)
-        elif rule == "lines" or is_error():
+        elif rule in ("lines", "excerpt") or is_error():
             codes = self._error_line_codes(message)
         else:
             return
@@ -338,12 +347,12 @@ class FileFold:
             known = knowledge.codes.get(code)
             if known is None or known.routine or known.stage is None:
                 continue
-            cause = _code_cause(knowledge, code)
+            stage, cause = _stage_in_log(knowledge, code, log if self.log_has_job else None)
             title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
             title += f": {_first_sentence(known.meaning)}"
             self.record(
                 f"code:{code}|{self.group}|{_shape(message)}",
-                known.stage,
+                stage,
                 "failed",
                 cause,
                 UNEXPLAINED_ERROR_STRENGTH,
@@ -392,6 +401,23 @@ def _code_cause(knowledge: KnowledgeBase, code: str) -> str | None:
                 cause = f"{known.stage}{CODE_CAUSE_SUFFIX}"
     _CODE_CAUSES[key] = cause
     return cause
+
+
+def _stage_in_log(knowledge: KnowledgeBase, code: str, log: str | None) -> tuple[str, str | None]:
+    """(stage, cause) of a code read alone in `log`: the code's stage, unless the log does
+    one job that the code's stage is not (ccmsetup.log: the client; CBS.log: the install),
+    where the code failed that job: then a cause of that stage that lists the code, else
+    `<stage>.code`."""
+    known = knowledge.codes[code]
+    info = knowledge.log_by_name(log) if log else None
+    if info is None or len(info.stages) != 1 or info.stages[0] == known.stage:
+        return known.stage, _code_cause(knowledge, code)
+    stage = info.stages[0]
+    listing = [c.id for c in knowledge.causes.values() if c.stage == stage and code in c.codes]
+    if len(listing) == 1:
+        return stage, listing[0]
+    generic = f"{stage}{CODE_CAUSE_SUFFIX}"
+    return stage, generic if generic in knowledge.causes else None
 
 
 def _specific_cause(knowledge: KnowledgeBase, codes: list[str]) -> tuple[str, str] | None:
@@ -462,6 +488,7 @@ class Collector:
                 lambda hit: sort_key(reader.utc(scan.time(hit))),
                 self.kb,
             )
+            fold.log_has_job = reader.formats[source.path][0] not in _FORMATS_WITH_OWN_STAGES
             counted_any = False
             try:
                 for batch in scan.hits():
@@ -498,14 +525,19 @@ class Collector:
             except NotFast:
                 return None
         reader.take_facts(source, scan.facts)
+        if rule == "excerpt" and scan.facts.entries > EXCERPT_ENTRIES:
+            fold.drop_code_findings()
         _mark_end(fold, reader, source)
         return fold
 
     def _read_entries(self, reader, source, index, info, file_sigs, rule) -> FileFold:
         fold = FileFold(index, source.group, lambda entry: entry, knowledge=self.kb)
+        fold.log_has_job = reader.formats[source.path][0] not in _FORMATS_WITH_OWN_STAGES
         log_name = info.name if info else source.name
         previous = datetime.min
+        entries = 0
         for key, entry in reader.file_entries(source):
+            entries += 1
             if key is not None:
                 previous = key
             if info is not None:
@@ -520,6 +552,8 @@ class Collector:
                 fold.unexplained_error(
                     self.kb, message, mark, name, rule, lambda entry=entry: entry.severity == ERROR
                 )
+        if rule == "excerpt" and entries > EXCERPT_ENTRIES:
+            fold.drop_code_findings()
         _mark_end(fold, reader, source)
         return fold
 
