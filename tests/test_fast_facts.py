@@ -678,3 +678,63 @@ def test_signatures_that_compile_alone_but_not_together_are_found_by_their_texts
     path.write_bytes(zip_bytes({"StateMessage.log": cmtrace_log(lines)}, bom=False))
     fast, slow = _diagnosis_both_ways(path, monkeypatch)
     assert fast == slow
+
+
+def _code_evidence_upload(path: Path) -> None:
+    """A client whose only signs of trouble are codes on lines that say they failed (issue
+    12): in CMTrace Info records among routine ones, in a multi-line record, in CBS.log
+    Info and Error lines, in a Windows 10 WindowsUpdate.log excerpt and in a pasted text."""
+    from tests.logbuilder import zip_bytes
+    from tests.scenarios import ERROR, Logs, healthy_until
+
+    logs: Logs = healthy_until(3)
+    for n in range(400):
+        minute = 3 + n / 100
+        logs.add("ScanAgent.log", minute, f"Routine message {n}, no error here (result 0x0)")
+        if n % 50 == 0:
+            logs.add("ScanAgent.log", minute, f"Sync failed {n}, hr=0x8024000E")
+        if n % 70 == 0:
+            logs.add("UpdatesStore.log", minute, "Failed to refresh state. Error = 0x87d00310.")
+        if n % 90 == 0:
+            logs.add("CAS.log", minute, "Download failed\nwith error 0x80190190 on retry", ERROR)
+    logs.add("UpdatesDeployment.log", 9, "Action ended 17:56:36: InstallFinalize. Return value 3.")
+    for n in range(30):
+        logs.cbs.append(_cbs_line(logs, n))
+    for n in range(40):
+        logs.wu_etw(1 + n / 100, "Agent", f"Routine line {n}")
+    logs.wu_etw(2, "DownloadManager", "Error 0x800706d9 occurred while downloading update")
+    files = logs.files()
+    files["excerpt.txt"] = "what I see:\nOnSearchComplete - search failed, hr = 8024000E\n"
+    path.write_bytes(zip_bytes(files))
+
+
+def _cbs_line(logs, n: int):
+    from tests.logbuilder import Line
+
+    message = (
+        "Exec: Failed to commit CBS transaction. [HRESULT = 0x80071a91 - ERROR_RM_NOT_ACTIVE]"
+        if n % 10 == 9
+        else "Failed to internally open package. [HRESULT = 0x800f0805 - CBS_E_INVALID_PACKAGE]"
+    )
+    return Line(message, logs._at(n / 10), "CBS", 3 if n % 10 == 9 else 1)
+
+
+def test_code_evidence_is_the_same_both_ways(tmp_path, monkeypatch):
+    path = tmp_path / "codes.zip"
+    _code_evidence_upload(path)
+    fast, slow = _diagnosis_both_ways(path, monkeypatch)
+    signatures = {e["signature"] for e in fast["evidence"]}
+    assert any(s.startswith("code:") for s in signatures), signatures
+    assert fast == slow
+
+
+def test_code_evidence_is_the_same_without_hyperscan(tmp_path, monkeypatch):
+    from knowledge import engine, prefilter
+    from knowledge.api import diagnose_path
+
+    path = tmp_path / "codes.zip"
+    _code_evidence_upload(path)
+    with_hyperscan = diagnose_path(path).model_dump()
+    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
+    assert diagnose_path(path).model_dump() == with_hyperscan
