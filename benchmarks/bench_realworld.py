@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -151,10 +152,31 @@ class Outcome(BaseModel):
     new_source: bool
     evidence: list[str] = Field(default_factory=list)
     summary: str = ""
+    codes: list[str] = Field(default_factory=list)  # error codes the diagnosis found, with stage
+    formats: list[str] = Field(default_factory=list)  # how each file was read: name=format
+    why: str = ""  # for a miss: the kind of miss, to group the to-do list
+
+    def classify(self) -> str:
+        """Name the kind of miss, so the misses can be worked through by kind."""
+        if self.right:
+            return ""
+        if self.verdict == "error":
+            return "input error"
+        if self.expected in ("not-failure", "healthy"):
+            return "false alarm" if self.verdict == "failure" else "healthy read as inconclusive"
+        if self.verdict == "failure":
+            return "wrong stage"
+        if self.formats and all(f.endswith("=text") for f in self.formats):
+            if self.codes:
+                return "format not recognised (read as text), codes known"
+            return "format not recognised (read as text), no code found"
+        if self.codes:
+            return "codes known but no failure named"
+        return "format read, no signature or code"
 
 
 def run_case(case: Case, folder: Path) -> Outcome:
-    from knowledge.api import diagnose_path
+    from knowledge.api import diagnose_path, read_logs
     from knowledge.errors import InputError
 
     target = folder if len(case.files) > 1 else folder / case.files[0]
@@ -171,11 +193,14 @@ def run_case(case: Case, folder: Path) -> Outcome:
             new_source=case.new_source,
             summary=f"input error: {exc}",
         )
+    report = read_logs(target)
+    formats = [f"{f.name}={f.format}" for f in report.files]
+    codes = [f"{c.code}({c.stage or '-'})" for c in diagnosis.error_codes]
     evidence = [
         f"{e.file}:{e.line} [{e.stage or '-'}/{e.outcome or '-'}] {e.text[:160]}"
         for e in diagnosis.evidence[:3]
     ]
-    return Outcome(
+    outcome = Outcome(
         id=case.id,
         expected=case.truth.describe(),
         verdict=diagnosis.verdict,
@@ -185,7 +210,11 @@ def run_case(case: Case, folder: Path) -> Outcome:
         new_source=case.new_source,
         evidence=evidence,
         summary=diagnosis.summary,
+        codes=codes,
+        formats=formats,
     )
+    outcome.why = outcome.classify()
+    return outcome
 
 
 def run(cases: Iterable[Case], extra: Path | None) -> tuple[list[Outcome], list[str]]:
@@ -225,12 +254,16 @@ def print_report(outcomes: list[Outcome], skipped: list[str]) -> None:
         print("skipped:", line)
     misses = [o for o in outcomes if not o.right]
     if misses:
-        print(f"\n{len(misses)} misses:")
-    for o in misses:
-        print(f"\n- {o.id}: expected {o.expected}, got {o.verdict}/{o.stage} ({o.cause})")
-        print(f"  {o.summary[:200]}")
-        for line in o.evidence:
-            print(f"    {line}")
+        print(f"\n{len(misses)} misses, by kind:")
+    for why in sorted({o.why for o in misses}):
+        group = [o for o in misses if o.why == why]
+        print(f"\n## {why} ({len(group)})")
+        for o in group:
+            print(f"\n- {o.id}: expected {o.expected}, got {o.verdict}/{o.stage} ({o.cause})")
+            print(f"  read as: {', '.join(o.formats) or '-'}; codes: {', '.join(o.codes) or '-'}")
+            print(f"  {o.summary[:200]}")
+            for line in o.evidence:
+                print(f"    {line}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--only", nargs="*", help="run only these case ids")
     args = parser.parse_args(argv)
+    if hasattr(signal, "SIGPIPE"):  # `| head` closes the pipe early: stop quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if args.extra is not None and not args.extra.is_dir():
         print(f"error: --extra {args.extra} is not a folder", file=sys.stderr)
         return 2
