@@ -4,6 +4,10 @@ The format is decided by what the text looks like, never by the file's name: upl
 rename files (`WUAHandler (2).log`, `CBS.txt`), and CCM\\Logs holds formats that its names
 do not tell apart. The name only breaks a tie between two equally good readings.
 
+A small file may be a paste (markdown fences, quotes, line numbers, console-wrapped
+rows: see `paste`). Its reading is then a format plus a `Cleaning`; the format is the
+one its lines show once cleaned, so a CMTrace record in a code fence is still `cmtrace`.
+
 `sccm logs` names the formats (../shared/CONTRACT.md): cmtrace, simple, wulog,
 wulog-etw, cbs, cmtrace-copy, text.
 """
@@ -23,12 +27,14 @@ from . import (
     cmtrace_copy,
     cmtrace_scan,
     line_scan,
+    paste,
     simple,
     text,
     wulog,
     wulog_etw,
 )
 from .cmtrace_scan import FileFacts, NotFast
+from .paste import NO_CLEANING, Cleaning
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -50,7 +56,16 @@ _LINE_TESTS: dict[str, Callable[[str], bool]] = {
     "wulog": lambda line: wulog.LINE.match(line) is not None,
     "wulog-etw": lambda line: wulog_etw.LINE.match(line) is not None,
     "cbs": lambda line: cbs.LINE.match(line) is not None,
-    "cmtrace-copy": lambda line: "\t" in line and _copied_row_has_time(line),
+    "cmtrace-copy": lambda line: (
+        ("\t" in line or line.rstrip().endswith(")")) and _copied_row_has_time(line)
+    ),
+}
+# A sample this long may be the head of a bigger file, its last line cut short.
+_CUT_SAMPLE_CHARS = 4096
+# Line formats whose rows a console can break at its width (see paste.wrapped_rows).
+_WRAPPABLE_ROWS: dict[str, Callable[[str], bool]] = {
+    "wulog": _LINE_TESTS["wulog"],
+    "wulog-etw": _LINE_TESTS["wulog-etw"],
 }
 # A format must explain at least this share of the sampled lines to be chosen: CBS logs
 # can open with long untimestamped continuations, so the bar is low; the other formats
@@ -94,6 +109,28 @@ def detect_format(sample: str, name: str = "") -> str:
     return "text"
 
 
+def detect_reading(sample: str, name: str = "", size: int | None = None) -> tuple[str, Cleaning]:
+    """The format of a file and how to clean its lines first, from its first few KB.
+
+    `size` is the file's size in bytes: a file too big to be a paste is read as it is.
+    """
+    sample = sample.removeprefix("\ufeff")
+    if size is not None and size > paste.PASTE_MAX_BYTES:
+        return detect_format(sample, name), NO_CLEANING
+    cleaning = paste.markdown_cleaning(sample)
+    if cleaning.strips_markdown:
+        sample = paste.clean_sample(sample, cleaning)
+    fmt = detect_format(sample, name)
+    row_test = _WRAPPABLE_ROWS.get(fmt)
+    if row_test is not None:
+        lines = sample.splitlines()[:_SAMPLE_LINES]
+        if len(sample) >= _CUT_SAMPLE_CHARS and not sample.endswith(("\n", "\r")):
+            lines = lines[:-1]  # the sample was cut in the middle of a row
+        if paste.wrapped_rows(lines, row_test):
+            cleaning = cleaning.with_unwrap(row_test)
+    return fmt, cleaning
+
+
 def _by_name(candidates: list[str], name: str) -> str:
     lowered = name.lower()
     for hint, fmt in _NAME_HINTS:
@@ -102,12 +139,18 @@ def _by_name(candidates: list[str], name: str) -> str:
     return candidates[0]
 
 
-def parse_entries(fmt: str, text: TextIO, path: str) -> Iterator[Entry]:
-    """Stream the entries of one file in the given format; `path` becomes Entry.file."""
+def parse_entries(
+    fmt: str, text: TextIO, path: str, cleaning: Cleaning = NO_CLEANING
+) -> Iterator[Entry]:
+    """Stream the entries of one file in the given format; `path` becomes Entry.file.
+
+    With a `cleaning` (from `detect_reading`), the lines are cleaned first."""
     try:
         parser = PARSERS[fmt]
     except KeyError:
         raise ValueError(f"unknown log format {fmt!r}; expected one of {FORMATS}") from None
+    if cleaning != NO_CLEANING:
+        text = paste.CleanedText(text, cleaning)
     return parser(text, path)
 
 
@@ -118,7 +161,17 @@ _BYTE_SCANS = {
     "cbs": (cbs_scan.fast_facts, cbs_scan.FileScan),
 }
 
-__all__ = ["FileFacts", "NotFast", "detect_format", "fast_facts", "file_scan", "parse_entries"]
+__all__ = [
+    "NO_CLEANING",
+    "Cleaning",
+    "FileFacts",
+    "NotFast",
+    "detect_format",
+    "detect_reading",
+    "fast_facts",
+    "file_scan",
+    "parse_entries",
+]
 
 
 def fast_facts(

@@ -1,10 +1,16 @@
 """Rows copied out of the CMTrace viewer, as people paste them into tickets and articles.
 
-Two shapes:
+Three shapes:
 
 - a straight copy (Ctrl+C on selected rows): `message<TAB>component<TAB>date time<TAB>thread`
   with the date as the viewer shows it (`7/14/2021 8:52:44 AM`, `07-14-2021 08:52:44.338`)
   and the thread as `10472 (0x28E8)`; the time is the log's local time;
+- the same row with its tabs flattened to spaces by a web page or an editor, as
+  Microsoft's support articles quote them (KB 2612955):
+  `No Service Windows Left. ... ServiceWindowManager 8/23/2011 12:12:46 AM  10356 (0x2874)`;
+  the component is then the last word before the date, and the thread column is
+  required (`10356 (0x2874)`), so an ordinary sentence that ends in a date is no row.
+  Those pages sometimes repeat the half of the day (`11:10:30 PM PM`): one is enough;
 - a stripped copy, where the tabs became spaces and the time and thread were left out:
   `message   Component`.
 
@@ -36,6 +42,12 @@ STAMP = re.compile(
     r"(\d{1,2}[/-]\d{1,2}[/-]\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?(?: ?([AaPp])\.?[Mm]\.?)?$"
 )
 COMPONENT = re.compile(r"[A-Za-z_][\w.\-]*$")
+# A row whose tabs were flattened: message, component, date, time, thread (0x...).
+_FLAT_ROW = re.compile(
+    r"(?P<message>.*?\S)\s+(?P<component>[A-Za-z_][\w.\-]*)\s+"
+    r"(?P<day>\d{1,2}[/-]\d{1,2}[/-]\d{4})\s+(?P<clock>\d{1,2}:\d{2}:\d{2}(?:\.\d+)?)"
+    r"(?P<half>(?:\s*[AaPp]\.?[Mm]\.?)*)\s+(?P<thread>\d+)\s*\(0x[0-9A-Fa-f]+\)\s*$"
+)
 
 
 def _day_parts(day: str) -> tuple[int, int, int]:
@@ -59,6 +71,10 @@ def split_row(line: str) -> tuple[str, str, str | None, str | None] | None:
             return "\t".join(fields[:-1]), fields[-1].strip(), None, None
         return None
     trimmed = line.rstrip()
+    if trimmed.endswith(")") and "(0x" in trimmed:
+        flat = flat_row(trimmed)
+        if flat is not None:
+            return flat
     gap = trimmed.rfind("  ")
     if gap <= 0:
         return None
@@ -67,6 +83,16 @@ def split_row(line: str) -> tuple[str, str, str | None, str | None] | None:
     if not message or not COMPONENT.match(component):
         return None
     return message, component, None, None
+
+
+def flat_row(line: str) -> tuple[str, str, str, str] | None:
+    """(message, component, stamp, thread) of a row whose tabs became spaces, else None."""
+    match = _FLAT_ROW.match(line)
+    if match is None:
+        return None
+    half = match["half"].strip()[:1]
+    stamp = f"{match['day']} {match['clock']}" + (f" {half}M" if half else "")
+    return match["message"], match["component"], stamp, match["thread"]
 
 
 def parse(text: TextIO, path: str) -> Iterator[Entry]:
