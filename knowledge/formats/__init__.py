@@ -56,9 +56,7 @@ _LINE_TESTS: dict[str, Callable[[str], bool]] = {
     "wulog": lambda line: wulog.LINE.match(line) is not None,
     "wulog-etw": lambda line: wulog_etw.LINE.match(line) is not None,
     "cbs": lambda line: cbs.LINE.match(line) is not None,
-    "cmtrace-copy": lambda line: (
-        ("\t" in line or line.rstrip().endswith(")")) and _copied_row_has_time(line)
-    ),
+    "cmtrace-copy": cmtrace_copy.row_has_time,
 }
 # A sample this long may be the head of a bigger file, its last line cut short.
 _CUT_SAMPLE_CHARS = 4096
@@ -81,11 +79,6 @@ _NAME_HINTS = (
     ("dism", "cbs"),
     ("windowsupdate", "wulog"),
 )
-
-
-def _copied_row_has_time(line: str) -> bool:
-    row = cmtrace_copy.split_row(line)
-    return row is not None and row[2] is not None
 
 
 def detect_format(sample: str, name: str = "") -> str:
@@ -128,6 +121,8 @@ def detect_reading(sample: str, name: str = "", size: int | None = None) -> tupl
             lines = lines[:-1]  # the sample was cut in the middle of a row
         if paste.wrapped_rows(lines, row_test):
             cleaning = cleaning.with_unwrap(row_test)
+    if fmt != "text" and len(paste.block_formats(sample.splitlines(), line_format)) > 1:
+        cleaning = cleaning.with_blocks()
     return fmt, cleaning
 
 
@@ -151,7 +146,19 @@ def parse_entries(
         raise ValueError(f"unknown log format {fmt!r}; expected one of {FORMATS}") from None
     if cleaning != NO_CLEANING:
         text = paste.CleanedText(text, cleaning)
+    if cleaning.blocks:
+        return paste.parse_blocks(text, path, line_format, PARSERS, fmt)
     return parser(text, path)
+
+
+def line_format(line: str) -> str | None:
+    """The format one line is written in, or None for a line any format may hold."""
+    if cmtrace.OPEN in line:
+        return "cmtrace"
+    for fmt, test in _LINE_TESTS.items():
+        if test(line):
+            return fmt
+    return None
 
 
 # Formats whose per-file facts can be counted from the bytes, and their one-pass scans.

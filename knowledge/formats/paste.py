@@ -8,8 +8,13 @@ wiki pages, and what arrives carries the wrapping of where it was pasted:
 - a leading line number added by an editor or a viewer (`12:`, `12|`, `12 `, `12<TAB>`);
 - an indentation shared by every line (a 4-space code block, a list item);
 - two trailing spaces, markdown's line break;
+- what the page made of characters: `&nbsp;` between columns, `&lt;` and `&gt;`,
+  markdown's escapes `\\<` and `\\>` (only these: a backslash before anything else may
+  be a Windows path);
 - a WindowsUpdate.log row broken at the terminal width when it was copied off a
-  console: the rest of the row starts the next line.
+  console: the rest of the row starts the next line;
+- lines of two logs in one paste (a few WindowsUpdate.log lines, then a few CMTrace
+  rows): each block of lines is read in its own format (`parse_blocks`).
 
 A `Cleaning` says which of these a file shows (decided from its first few KB), and
 `CleanedText` reads the file through it. Every physical line stays one line, so line
@@ -22,6 +27,7 @@ by Windows or ConfigMgr never needs it and keeps its one-pass byte scan.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections import Counter, deque
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..decoding import iter_lines
+from ..models import Entry
 
 # Bigger files are logs as written, never pastes: they are read as they are.
 PASTE_MAX_BYTES = 2 << 20
@@ -42,6 +49,7 @@ _MIN_NUMBERED_LINES = 3
 _NUMBERED_SHARE = 0.8
 _QUOTED_SHARE = 0.5
 _MIN_INDENT = 2
+_ENTITIES = (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("\\<", "<"), ("\\>", ">"))
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,13 @@ class Cleaning:
     inner_indent: int = 0  # leading spaces every quoted line shares
     fences: bool = False  # code-fence lines read as blank lines, their content dedented
     unwrap: Callable[[str], bool] | None = None  # a row test: join console-wrapped rows
+    blocks: bool = False  # lines of several formats: each block read in its own
+    entities: bool = False  # `&nbsp;`, `&lt;`, `&gt;` and the escapes `\<`, `\>`
 
     def clean_line(self, line: str) -> str:
+        if self.entities and ("&" in line or "\\" in line):
+            for written, meant in _ENTITIES:
+                line = line.replace(written, meant)
         if self.numbers:
             match = _NUMBER.match(line)
             if match is not None:
@@ -71,13 +84,14 @@ class Cleaning:
         return line.rstrip(" ")
 
     def with_unwrap(self, row_test: Callable[[str], bool]) -> Cleaning:
-        return Cleaning(
-            self.numbers, self.indent, self.quote, self.inner_indent, self.fences, row_test
-        )
+        return dataclasses.replace(self, unwrap=row_test)
+
+    def with_blocks(self) -> Cleaning:
+        return dataclasses.replace(self, blocks=True)
 
     @property
     def strips_markdown(self) -> bool:
-        return self.numbers or self.quote or self.fences or self.indent > 0
+        return self.numbers or self.quote or self.fences or self.indent > 0 or self.entities
 
 
 NO_CLEANING = Cleaning()
@@ -127,7 +141,12 @@ def markdown_cleaning(sample: str) -> Cleaning:
         inner = inner if inner >= _MIN_INDENT else 0
         lines = [_unquote(line, inner) for line in lines]
     fences = any(_FENCE.match(line.lstrip(" ")) for line in lines)
-    return Cleaning(cleaning.numbers, indent, quote, inner, fences)
+    markdown = cleaning.numbers or indent > 0 or quote or fences
+    # A log as written may hold `&lt;` (escaped XML); `&nbsp;` only a web page writes.
+    entities = "&nbsp;" in sample or (
+        markdown and any(written in sample for written, _ in _ENTITIES)
+    )
+    return Cleaning(cleaning.numbers, indent, quote, inner, fences, entities=entities)
 
 
 def _unquote(line: str, inner: int) -> str:
@@ -237,3 +256,44 @@ class CleanedText(io.TextIOBase):
             self._pending.appendleft(piece[size:])
             piece = piece[:size]
         return piece
+
+
+# A format must show this many lines of a paste to make a block of its own.
+_MIN_BLOCK_LINES = 2
+
+
+def block_formats(lines: list[str], kind_of: Callable[[str], str | None]) -> set[str]:
+    """The formats with lines enough in a sample to be read as blocks of their own."""
+    counts = Counter(kind for kind in map(kind_of, lines) if kind is not None)
+    return {kind for kind, count in counts.items() if count >= _MIN_BLOCK_LINES}
+
+
+def parse_blocks(
+    text: TextIO,
+    path: str,
+    kind_of: Callable[[str], str | None],
+    parsers: dict[str, Callable[[TextIO, str], Iterator[Entry]]],
+    first: str,
+) -> Iterator[Entry]:
+    """The entries of a paste whose lines come from several logs, block by block.
+
+    A block starts at a line of another format than the block before; lines of no
+    format (continuations, notes, blank lines) stay in the block they follow. Lines
+    before the first formatted line are read in the file's own format (`first`). Each
+    block is read by its format's parser; line numbers still count in the whole file.
+    """
+    lines = [line for _number, line, _cut in iter_lines(text)]
+    blocks: list[tuple[str, int, int]] = []
+    current, start = first, 0
+    for index, line in enumerate(lines):
+        kind = kind_of(line)
+        if kind is not None and kind != current:
+            if index > start:
+                blocks.append((current, start, index))
+            current, start = kind, index
+    blocks.append((current, start, len(lines)))
+    for fmt, begin, end in blocks:
+        chunk = io.StringIO("\n".join(lines[begin:end]) + "\n")
+        for entry in parsers[fmt](chunk, path):
+            entry.line += begin
+            yield entry
