@@ -9,8 +9,8 @@ wiki pages, and what arrives carries the wrapping of where it was pasted:
 - an indentation shared by every line (a 4-space code block, a list item);
 - two trailing spaces, markdown's line break;
 - what the page made of characters: `&nbsp;` between columns, `&lt;` and `&gt;`,
-  markdown's escapes `\\<` and `\\>` (only these: a backslash before anything else may
-  be a Windows path);
+  markdown's escapes `\\<`, `\\>` and `\\*` (only these: no Windows path holds those
+  characters, and a backslash before anything else may be part of a path);
 - a WindowsUpdate.log row broken at the terminal width when it was copied off a
   console: the rest of the row starts the next line;
 - lines of two logs in one paste (a few WindowsUpdate.log lines, then a few CMTrace
@@ -49,7 +49,14 @@ _MIN_NUMBERED_LINES = 3
 _NUMBERED_SHARE = 0.8
 _QUOTED_SHARE = 0.5
 _MIN_INDENT = 2
-_ENTITIES = (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("\\<", "<"), ("\\>", ">"))
+_ENTITIES = (
+    ("&nbsp;", " "),
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("\\<", "<"),
+    ("\\>", ">"),
+    ("\\*", "*"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Cleaning:
     fences: bool = False  # code-fence lines read as blank lines, their content dedented
     unwrap: Callable[[str], bool] | None = None  # a row test: join console-wrapped rows
     blocks: bool = False  # lines of several formats: each block read in its own
-    entities: bool = False  # `&nbsp;`, `&lt;`, `&gt;` and the escapes `\<`, `\>`
+    entities: bool = False  # `&nbsp;`, `&lt;`, `&gt;` and the escapes `\<`, `\>`, `\*`
 
     def clean_line(self, line: str) -> str:
         if self.entities and ("&" in line or "\\" in line):
@@ -81,7 +88,8 @@ class Cleaning:
                 line = line[match.end() :]
             if self.inner_indent:
                 line = _dedent(line, self.inner_indent)
-        return line.rstrip(" ")
+        # Markdown's two-space line break; a console copy's trailing space is text.
+        return line.rstrip(" ") if self.strips_markdown else line
 
     def with_unwrap(self, row_test: Callable[[str], bool]) -> Cleaning:
         return dataclasses.replace(self, unwrap=row_test)
