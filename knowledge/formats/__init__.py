@@ -83,46 +83,76 @@ _NAME_HINTS = (
 
 def detect_format(sample: str, name: str = "") -> str:
     """The format of a file, from the first few KB of its decoded text."""
-    sample = sample.removeprefix("\ufeff")
+    return _detect(sample.removeprefix("\ufeff"), name)[0]
+
+
+def _detect(sample: str, name: str) -> tuple[str, list[str], dict[str, int] | None]:
+    """(format, the sample's non-blank lines, how many lines each line format explains);
+    the counts are None where the format was decided without them."""
     lines = [line for line in sample.splitlines()[:_SAMPLE_LINES] if line.strip()]
     if not lines:
-        return "text"
+        return "text", lines, None
     if _CMTRACE_ATTRS.search(sample) or any(
         line.lstrip().startswith(cmtrace.OPEN) for line in lines
     ):
-        return "cmtrace"
-    scores = {fmt: sum(1 for line in lines if test(line)) for fmt, test in _LINE_TESTS.items()}
+        return "cmtrace", lines, None
+    scores = _line_scores(lines)
     best = max(scores.values())
     if best > 0 and best >= _MIN_SHARE * len(lines):
         leaders = [fmt for fmt, score in scores.items() if score == best]
-        return leaders[0] if len(leaders) == 1 else _by_name(leaders, name)
+        fmt = leaders[0] if len(leaders) == 1 else _by_name(leaders, name)
+        return fmt, lines, scores
     stripped_rows = sum(1 for line in lines if cmtrace_copy.split_row(line) is not None)
     if stripped_rows >= 2 and stripped_rows >= _STRIPPED_COPY_SHARE * len(lines):
-        return "cmtrace-copy"
-    return "text"
+        return "cmtrace-copy", lines, scores
+    return "text", lines, scores
+
+
+def _line_scores(lines: list[str]) -> dict[str, int]:
+    return {fmt: sum(1 for line in lines if test(line)) for fmt, test in _LINE_TESTS.items()}
+
+
+def _may_be_row(line: str) -> bool:
+    """Whether a line outside any CMTrace record could be a row of a line format (they
+    all start with a date, hold a tab, or end in a thread or `$$<...>` tail)."""
+    return line[:1].isdigit() or "\t" in line or line.rstrip().endswith((")", ">"))
 
 
 def detect_reading(sample: str, name: str = "", size: int | None = None) -> tuple[str, Cleaning]:
     """The format of a file and how to clean its lines first, from its first few KB.
 
     `size` is the file's size in bytes: a file too big to be a paste is read as it is.
+    Reading a log as written costs little more than `detect_format`: each paste check
+    starts from what the format's own detection already counted.
     """
     sample = sample.removeprefix("\ufeff")
     if size is not None and size > paste.PASTE_MAX_BYTES:
         return detect_format(sample, name), NO_CLEANING
-    cleaning = paste.markdown_cleaning(sample)
-    if cleaning.strips_markdown:
-        sample = paste.clean_sample(sample, cleaning)
-    fmt = detect_format(sample, name)
+    cleaning = NO_CLEANING
+    if paste.may_be_markdown(sample):
+        cleaning = paste.markdown_cleaning(sample)
+        if cleaning.strips_markdown:
+            sample = paste.clean_sample(sample, cleaning)
+    fmt, lines, scores = _detect(sample, name)
+    if fmt == "text":
+        return fmt, cleaning
+    if scores is None:  # CMTrace records: other formats' rows are among the other lines
+        if sample.count(cmtrace.OPEN) >= len(lines):
+            return fmt, cleaning  # a record on every line: nothing else is there
+        others = [line for line in lines if cmtrace.OPEN not in line and _may_be_row(line)]
+        scores = {**_line_scores(others), "cmtrace": len(lines)}
     row_test = _WRAPPABLE_ROWS.get(fmt)
-    if row_test is not None:
-        lines = sample.splitlines()[:_SAMPLE_LINES]
-        if len(sample) >= _CUT_SAMPLE_CHARS and not sample.endswith(("\n", "\r")):
-            lines = lines[:-1]  # the sample was cut in the middle of a row
-        if paste.wrapped_rows(lines, row_test):
+    cut = len(sample) >= _CUT_SAMPLE_CHARS and not sample.endswith(("\n", "\r"))
+    if row_test is not None and scores[fmt] < len(lines) - cut:
+        sampled = sample.splitlines()[:_SAMPLE_LINES]
+        if cut:
+            sampled = sampled[:-1]  # the sample was cut in the middle of a row
+        if paste.wrapped_rows(sampled, row_test):
             cleaning = cleaning.with_unwrap(row_test)
-    if fmt != "text" and len(paste.block_formats(sample.splitlines(), line_format)) > 1:
-        cleaning = cleaning.with_blocks()
+    if sum(1 for score in scores.values() if score >= paste.MIN_BLOCK_LINES) > 1:
+        kinds = paste.block_formats(sample.splitlines()[:_SAMPLE_LINES], line_format)
+        if len(kinds) > 1:
+            cleaning = cleaning.with_blocks()
     return fmt, cleaning
 
 

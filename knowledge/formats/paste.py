@@ -129,6 +129,24 @@ def _numbered(lines: list[str]) -> bool:
     return steps >= _NUMBERED_SHARE * (len(numbers) - 1)
 
 
+# How many of a sample's first lines are looked at for a sign of markdown. This runs on
+# every file's sample, so a log as written is let go after a few cheap checks.
+_HINT_LINES = 20
+_HINT_CHARS = 8192
+
+
+def may_be_markdown(sample: str) -> bool:
+    """Whether a sample shows any sign of a paste (a fence, `&nbsp;`, or among its first
+    lines a quote, an indentation or a line number)."""
+    if "```" in sample or "~~~" in sample or "&nbsp;" in sample:
+        return True
+    head = [line for line in sample[:_HINT_CHARS].splitlines()[:_HINT_LINES] if line.strip()]
+    return any(
+        line.startswith("  ") or line.lstrip(" ").startswith(">") or _NUMBER.match(line)
+        for line in head
+    )
+
+
 def markdown_cleaning(sample: str) -> Cleaning:
     """The markdown a pasted sample shows (NO_CLEANING for a file as written)."""
     lines = sample.splitlines()
@@ -267,13 +285,13 @@ class CleanedText(io.TextIOBase):
 
 
 # A format must show this many lines of a paste to make a block of its own.
-_MIN_BLOCK_LINES = 2
+MIN_BLOCK_LINES = 2
 
 
 def block_formats(lines: list[str], kind_of: Callable[[str], str | None]) -> set[str]:
     """The formats with lines enough in a sample to be read as blocks of their own."""
     counts = Counter(kind for kind in map(kind_of, lines) if kind is not None)
-    return {kind for kind, count in counts.items() if count >= _MIN_BLOCK_LINES}
+    return {kind for kind, count in counts.items() if count >= MIN_BLOCK_LINES}
 
 
 def parse_blocks(
