@@ -3,8 +3,9 @@
 The lines here are quoted byte-exact from Microsoft's support articles
 (MicrosoftDocs/SupportArticles-docs, published at learn.microsoft.com/troubleshoot, CC BY
 4.0, (c) Microsoft), each test naming its article. Host names in them are Microsoft's own
-placeholders (CONTOSO, <CMGname>); no line was made up, and where a test changes a line
-(wrapping it at a console width) it says so.
+placeholders (CONTOSO, <CMGname>); where a test changes a line (wrapping it at a console
+width) it says so. Only the CMTrace records of the last tests are ours: a message from
+the articles in the record syntax of tests/logbuilder.py, to test the reading around it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.api import diagnose_path
+from knowledge.api import diagnose_path, diagnose_symptom
+from knowledge.archive import open_upload
 from knowledge.decoding import open_text
 from knowledge.formats import NO_CLEANING, detect_reading, parse_entries
 from knowledge.formats.paste import PASTE_MAX_BYTES
+from knowledge.timeline import LogReader
 from tests.conftest import REPO_ROOT
 
 
@@ -355,3 +358,44 @@ def test_a_quoted_windowsupdate_paste_under_any_name_shows_the_scan_working(tmp_
     assert diagnosis.verdict == "healthy"
     assert {row.stage: row.status for row in diagnosis.ledger}["scan"] == "ok"
     assert diagnosis.evidence[0].text.lstrip().startswith("* Found 163 updates")
+
+
+def test_a_paste_takes_the_careful_path_and_both_readings_agree(tmp_path):
+    # The byte scans know files as written; a paste is read entry by entry, and the
+    # reader's facts are those of the cleaned parse.
+    folder = tmp_path / "Logs"
+    folder.mkdir()
+    fenced = (
+        "```\n"
+        + "".join(
+            f'<![LOG[Scan failed with error = 0x80244010.]LOG]!><time="08:52:4{n}.338+240" '
+            'date="07-14-2021" component="WUAHandler" context="" type="3" thread="10472" '
+            'file="cwuahandler.cpp:3276">\n'
+            for n in range(3)
+        )
+        + "```\n"
+    )
+    (folder / "WUAHandler.log").write_text(fenced, encoding="utf-8")
+    with open_upload(folder) as upload:
+        reader = LogReader(upload)
+        (source,) = upload.sources
+        assert reader.formats[source.path][0] == "cmtrace"
+        assert reader.fast_facts(source) is False
+        with source.open() as binary:
+            assert reader.file_scan(source, binary, scanner=None) is None
+        entries = [entry for _key, entry in reader.file_entries(source)]
+    assert [(e.line, e.time.isoformat()) for e in entries] == [
+        (2, "2021-07-14T12:52:40.338000+00:00"),
+        (3, "2021-07-14T12:52:41.338000+00:00"),
+        (4, "2021-07-14T12:52:42.338000+00:00"),
+    ]
+
+
+def test_a_symptom_with_a_fenced_record_is_read_as_the_record():
+    record = (
+        "<![LOG[OnSearchComplete - Failed to end search job. Error = 0x80244010.]LOG]!>"
+        '<time="08:52:44.338+240" date="07-14-2021" component="WUAHandler" context="" '
+        'type="3" thread="10472" file="cwuahandler.cpp:3276">'
+    )
+    diagnosis = diagnose_symptom(f"the scan fails, WUAHandler.log says:\n> ```\n> {record}\n> ```")
+    assert (diagnosis.verdict, diagnosis.stage) == ("failure", "scan")

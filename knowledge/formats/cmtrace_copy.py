@@ -1,5 +1,5 @@
-"""Rows copied out of the CMTrace, OneTrace or Support Center viewers, as people paste
-them into tickets and articles. The layouts seen in real pastes:
+"""Rows copied out of a log viewer (CMTrace, and whatever tool the support articles used),
+as people paste them into tickets and articles. The layouts seen in real pastes:
 
 - a straight copy (Ctrl+C on selected CMTrace rows):
   `message<TAB>component<TAB>date time<TAB>thread`, the date as the viewer shows it
