@@ -399,3 +399,36 @@ def test_a_symptom_with_a_fenced_record_is_read_as_the_record():
     )
     diagnosis = diagnose_symptom(f"the scan fails, WUAHandler.log says:\n> ```\n> {record}\n> ```")
     assert (diagnosis.verdict, diagnosis.stage) == ("failure", "scan")
+
+
+# "Troubleshoot software update deployments" (unexpected reboots, step 1): ServiceWindowManager
+# rows stripped to `message Component`, one space apart, with markdown's trailing breaks.
+SERVICE_WINDOWS = (
+    "Refreshing Service Windows..... ServiceWindowManager  \n"
+    "This is a one shot Service Window that has already finished. ServiceWindowManager  \n"
+    "Duration for the Service Window is Total days: 0, hours: 00, mins: 00, secs: 00 "
+    "ServiceWindowManager  \n"
+    "StartTime is 02/09/14 00:00:00 ServiceWindowManager  \n"
+)
+
+
+def test_single_space_stripped_copy_splits_off_the_component_every_line_ends_in():
+    fmt, cleaning, entries = read(SERVICE_WINDOWS, "paste.txt")
+    assert (fmt, cleaning.component) == ("cmtrace-copy", "ServiceWindowManager")
+    assert [(e.line, e.component, e.message) for e in entries] == [
+        (1, "ServiceWindowManager", "Refreshing Service Windows....."),
+        (2, "ServiceWindowManager", "This is a one shot Service Window that has already finished."),
+        (
+            3,
+            "ServiceWindowManager",
+            "Duration for the Service Window is Total days: 0, hours: 00, mins: 00, secs: 00",
+        ),
+        (4, "ServiceWindowManager", "StartTime is 02/09/14 00:00:00"),
+    ]
+
+
+def test_lines_ending_in_the_same_plain_word_stay_text():
+    lines = "".join(f"update {n} download failed\n" for n in range(5))
+    fmt, cleaning, entries = read(lines, "paste.txt")
+    assert (fmt, cleaning) == ("text", NO_CLEANING)
+    assert len(entries) == 5

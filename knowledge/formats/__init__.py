@@ -135,6 +135,12 @@ def detect_reading(sample: str, name: str = "", size: int | None = None) -> tupl
             sample = paste.clean_sample(sample, cleaning)
     fmt, lines, scores = _detect(sample, name)
     if fmt == "text":
+        component = paste.trailing_component(lines)
+        if component is None:
+            return fmt, cleaning
+        split = cleaning.with_component(component)
+        if _detect(paste.clean_sample(sample, split), name)[0] == "cmtrace-copy":
+            return "cmtrace-copy", split
         return fmt, cleaning
     if scores is None:  # CMTrace records: other formats' rows are among the other lines
         if sample.count(cmtrace.OPEN) >= len(lines):

@@ -13,6 +13,9 @@ wiki pages, and what arrives carries the wrapping of where it was pasted:
   characters, and a backslash before anything else may be part of a path);
 - a WindowsUpdate.log row broken at the terminal width when it was copied off a
   console: the rest of the row starts the next line;
+- CMTrace rows stripped to `message Component` with a single space (the support article
+  on update deployments quotes ServiceWindowManager.log so): when most lines end in the
+  same component name, that name is split off as the row's component;
 - lines of two logs in one paste (a few WindowsUpdate.log lines, then a few CMTrace
   rows): each block of lines is read in its own format (`parse_blocks`).
 
@@ -71,6 +74,7 @@ class Cleaning:
     unwrap: Callable[[str], bool] | None = None  # a row test: join console-wrapped rows
     blocks: bool = False  # lines of several formats: each block read in its own
     entities: bool = False  # `&nbsp;`, `&lt;`, `&gt;` and the escapes `\<`, `\>`, `\*`
+    component: str | None = None  # the component most lines end in, after one space
 
     def clean_line(self, line: str) -> str:
         if self.entities and ("&" in line or "\\" in line):
@@ -88,6 +92,11 @@ class Cleaning:
                 line = line[match.end() :]
             if self.inner_indent:
                 line = _dedent(line, self.inner_indent)
+        if self.component is not None:
+            trimmed = line.rstrip()
+            if trimmed.endswith(" " + self.component):
+                # `message Component` as the stripped copy with tabs writes it
+                return trimmed[: -len(self.component)].rstrip() + "\t" + self.component
         # Markdown's two-space line break; a console copy's trailing space is text.
         return line.rstrip(" ") if self.strips_markdown else line
 
@@ -96,6 +105,9 @@ class Cleaning:
 
     def with_blocks(self) -> Cleaning:
         return dataclasses.replace(self, blocks=True)
+
+    def with_component(self, component: str) -> Cleaning:
+        return dataclasses.replace(self, component=component)
 
     @property
     def strips_markdown(self) -> bool:
@@ -145,6 +157,36 @@ def may_be_markdown(sample: str) -> bool:
         line.startswith("  ") or line.lstrip(" ").startswith(">") or _NUMBER.match(line)
         for line in head
     )
+
+
+# A component name as ConfigMgr writes them (WUAHandler, ServiceWindowManager,
+# UpdatesDeploymentAgent): two capitals at least, so that a sentence that ends in the
+# same word on every line ("failed") is no copy.
+_COMPONENT_NAME = re.compile(r"[A-Za-z_][\w.\-]*[A-Z][\w.\-]*$")
+_COMPONENT_CAPITALS = 2
+_SAME_COMPONENT_SHARE = 0.6
+_MIN_COMPONENT_LINES = 3
+
+
+def trailing_component(lines: list[str]) -> str | None:
+    """The component that most lines end in after a space (a stripped CMTrace copy whose
+    gaps became single spaces), or None."""
+    filled = [line.rstrip() for line in lines if line.strip()]
+    ends = Counter(
+        line.rsplit(" ", 1)[1] for line in filled if " " in line and not line.endswith(" ")
+    )
+    if not ends:
+        return None
+    name, count = ends.most_common(1)[0]
+    capitals = sum(1 for char in name if char.isupper())
+    if (
+        count >= _MIN_COMPONENT_LINES
+        and count >= _SAME_COMPONENT_SHARE * len(filled)
+        and capitals >= _COMPONENT_CAPITALS
+        and _COMPONENT_NAME.match(name)
+    ):
+        return name
+    return None
 
 
 def markdown_cleaning(sample: str) -> Cleaning:
