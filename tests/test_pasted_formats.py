@@ -432,3 +432,18 @@ def test_lines_ending_in_the_same_plain_word_stay_text():
     fmt, cleaning, entries = read(lines, "paste.txt")
     assert (fmt, cleaning) == ("text", NO_CLEANING)
     assert len(entries) == 5
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        "```\n" + "x" * 200_000 + "\n```\n",
+        "> " + "2014-01-20\t12:18:52:694\t 968\tf58\tAgent\t*" + "y" * 150_000 + "\n> z\n",
+        "".join(f"{n}: \x00\x01 junk\n" for n in range(1, 50)),
+        "~~~\n" + "12-28-2018 16:06:39.334 DataTransferService 3544 (0xdd8)\n" * 3 + "\n" * 5,
+        "2014-01-20\t12:18:52:694\t 968\tf58\tAgent\tx\n" + "wrapped\n" * 20_000,
+    ],
+)
+def test_odd_pastes_are_read_without_error_and_capped(paste):
+    _fmt, _cleaning, entries = read(paste)
+    assert all(len(e.message) <= (1 << 20) and e.line >= 1 for e in entries)

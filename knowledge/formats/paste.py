@@ -293,10 +293,10 @@ def _joined(parts: list[str]) -> Iterator[str]:
         yield parts[0]
         return
     width = Counter(len(part) for part in parts[:-1]).most_common(1)[0][0]
-    text = parts[0]
+    pieces = [parts[0]]
     for before, part in zip(parts, parts[1:], strict=False):
-        text += part if len(before) >= width else " " + part.lstrip(" ")
-    yield text
+        pieces.append(part if len(before) >= width else " " + part.lstrip(" "))
+    yield "".join(pieces)
     for _ in parts[1:]:
         yield ""
 
