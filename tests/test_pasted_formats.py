@@ -447,3 +447,24 @@ def test_lines_ending_in_the_same_plain_word_stay_text():
 def test_odd_pastes_are_read_without_error_and_capped(paste):
     _fmt, _cleaning, entries = read(paste)
     assert all(len(e.message) <= (1 << 20) and e.line >= 1 for e in entries)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda line: "> > " + line,  # a quote inside a quote (a reply to a reply)
+        lambda line: ">> " + line,
+        lambda line: "    " + line,  # a markdown code block
+        lambda line: "      " + line,  # deeper, as inside a list item
+    ],
+)
+def test_nested_quotes_and_indented_blocks_read_as_if_pasted_clean(wrap):
+    rows = CLIENT_1603.replace("> ", "").replace("  \n", "\n").splitlines()
+    pasted = "~~~\n" + "".join(wrap(row) + "  \n" for row in rows) + "~~~\n"
+    fmt, _cleaning, entries = read(pasted, "ccmsetup.log")
+    assert fmt == "cmtrace-copy"
+    assert [(e.line, e.component, e.time) for e in entries] == [
+        (2, "ccmsetup", datetime(2010, 12, 11, 16, 26, 12)),
+        (3, "ccmsetup", datetime(2010, 12, 11, 16, 26, 12)),
+    ]
+    assert entries[1].message == "Installation failed with error code 1603"

@@ -194,7 +194,7 @@ def markdown_cleaning(sample: str) -> Cleaning:
     lines = sample.splitlines()
     cleaning = Cleaning(numbers=_numbered(lines))
     lines = [cleaning.clean_line(line) for line in lines]
-    indent = _indent_of(lines)
+    indent = _indent_of([line for line in lines if not _FENCE.match(line.lstrip(" "))])
     if indent >= _MIN_INDENT:
         lines = [_dedent(line, indent) for line in lines]
     else:
