@@ -468,3 +468,25 @@ def test_nested_quotes_and_indented_blocks_read_as_if_pasted_clean(wrap):
         (3, "ccmsetup", datetime(2010, 12, 11, 16, 26, 12)),
     ]
     assert entries[1].message == "Installation failed with error code 1603"
+
+
+def test_flattened_rows_quoted_in_a_list_item_are_diagnosed_under_any_name(tmp_path):
+    # The row layout of KB 2612955 (quoted in a list item, tabs flattened, thread column)
+    # holding WUAHandler's scan-failure messages, as a ticket would paste them. Read as
+    # text this was inconclusive: no log name, no component, no time.
+    paste = tmp_path / "excerpt.txt"
+    paste.write_text(
+        "1. WUAHandler.log on the client:\n\n"
+        "    > OnSearchComplete - Failed to end search job. Error = 0x80244010. WUAHandler "
+        "2/14/2019 10:23:33 AM  6548 (0x1994)  \n"
+        "    > Scan failed with error = 0x80244010. WUAHandler 2/14/2019 10:23:33 AM  "
+        "6548 (0x1994)\n",
+        encoding="utf-8",
+    )
+    diagnosis = diagnose_path(paste)
+    assert (diagnosis.verdict, diagnosis.stage) == ("failure", "scan")
+    assert diagnosis.cause is not None and diagnosis.cause.startswith("scan.")
+    (evidence, *_) = diagnosis.evidence
+    assert (evidence.file, evidence.line) == ("excerpt.txt", 4)
+    assert evidence.time == "2019-02-14T10:23:33.000"  # local: a copy states no zone
+    assert "0x80244010" in {code.code.lower() for code in diagnosis.error_codes}
