@@ -37,7 +37,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from .codes import find_codes
 from .errors import InputError
-from .formats import detect_format, parse_entries
+from .formats import detect_reading, parse_entries
 from .kb import KnowledgeBase, StepRef, kb
 from .lookup import lookup_error
 from .models import (
@@ -264,10 +264,10 @@ class SymptomIndex:
         what worked, not what failed.
         """
         sample = text[:PASTE_CHARS]
-        fmt = detect_format(sample, "pasted.log")
+        fmt, cleaning = detect_reading(sample, "pasted.log")
         if fmt == "text":
             return text
-        entries = list(parse_entries(fmt, io.StringIO(sample), "pasted.log"))
+        entries = list(parse_entries(fmt, io.StringIO(sample), "pasted.log", cleaning))
         unexplained: list[str] = []
         for entry in entries:
             if self._match_line(entry, fmt, evidence) != "ok":

@@ -3,7 +3,8 @@
 The archive layer finds the log files; the format parsers turn one file into entries.
 This module joins them up the way an admin reads logs in CMTrace:
 
-* each file's format is detected from its first few KB;
+* each file's format is detected from its first few KB, and a small file that is a
+  paste (markdown, console-wrapped rows) is read through its `Cleaning`, entry by entry;
 * rotated files (`X.lo_`, `X-20240101-120000.log`) are read before their current file,
   oldest first, so a log's story reads in order;
 * a log that only knows local time (Windows 10 WindowsUpdate.log, CBS.log, a CMTrace
@@ -27,7 +28,15 @@ from pathlib import Path
 
 from .archive import LogSource, Upload, open_upload
 from .decoding import open_text
-from .formats import FileFacts, detect_format, fast_facts, file_scan, parse_entries
+from .formats import (
+    NO_CLEANING,
+    Cleaning,
+    FileFacts,
+    detect_reading,
+    fast_facts,
+    file_scan,
+    parse_entries,
+)
 from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 from .parallel import map_in_order, worker_count
 
@@ -190,6 +199,7 @@ class LogReader:
     def __init__(self, upload: Upload):
         self.upload = upload
         self.formats: dict[str, tuple[str, str]] = {}  # path -> (format, encoding)
+        self.cleanings: dict[str, Cleaning] = {}  # path -> how a paste is cleaned
         self.zones = ZoneHints()
         self._tallies: dict[str, _FileTally] = {}
         self._sniff_all()
@@ -202,8 +212,10 @@ class LogReader:
             with source.open(_SNIFF_BUFFER) as binary:
                 text, encoding = open_text(binary)
                 sample = text.read(SAMPLE_CHARS)
-            fmt = detect_format(sample, source.name)
+            fmt, cleaning = detect_reading(sample, source.name, source.size)
             self.formats[source.path] = (fmt, encoding)
+            if cleaning != NO_CLEANING:
+                self.cleanings[source.path] = cleaning
             if fmt == "cmtrace":
                 for match in _CMTRACE_ZONE.finditer(sample):
                     bias, month, day, year = match.groups()
@@ -237,7 +249,8 @@ class LogReader:
         bias_for = self._bias_for
         with source.open() as binary:
             text, _ = open_text(binary)
-            for entry in parse_entries(fmt, text, source.path):
+            cleaning = self.cleanings.get(source.path, NO_CLEANING)
+            for entry in parse_entries(fmt, text, source.path, cleaning):
                 when = entry.time
                 inferred = False
                 if when is not None and when.tzinfo is None and bias_for is not None:
@@ -260,6 +273,8 @@ class LogReader:
     def fast_facts(self, source: LogSource) -> bool:
         """Collects one file's facts from its bytes; False when it needs `file_entries`."""
         fmt, encoding = self.formats[source.path]
+        if source.path in self.cleanings:
+            return False  # a paste: its lines are cleaned before they are read
         with source.open() as binary:
             facts = fast_facts(fmt, binary, source.path, encoding)
         if facts is None:
@@ -274,6 +289,8 @@ class LogReader:
         get the upload's zone through `utc`.
         """
         fmt, encoding = self.formats[source.path]
+        if source.path in self.cleanings:
+            return None  # a paste: its lines are cleaned before they are read
         return file_scan(fmt, encoding, binary, source.path, scanner, counting)
 
     def take_facts(self, source: LogSource, facts: FileFacts) -> None:
