@@ -920,6 +920,62 @@ def windows10_soap_fault_scan() -> Scenario:
     )
 
 
+def windows10_update_service_tls() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "Misc", "*FAILED* [80072F8F] Send request"),
+        (0.01, "Misc", "*FAILED* [80072F8F] WinHttp: SendRequestToServerForFileInformation"),
+        (0.02, "Misc", "*FAILED* [80072F8F] Library download error. Will retry. Retry Counter:0"),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "Windows 10 update service requests fail TLS",
+        logs,
+        "failure",
+        "scan",
+        "scan.tls_certificate",
+    )
+
+
+def cbs_driver_operations_rollback() -> Scenario:
+    logs = Logs()
+    logs.cbs_line(
+        0,
+        "Shtd: Failed while processing non-critical driver operationsqueue. "
+        "[HRESULT = 0x80070490 - ERROR_NOT_FOUND]",
+        ERROR,
+    )
+    logs.cbs_line(0.01, "Shtd: Rolling back KTM, because drivers failed.")
+    return Scenario(
+        "driver operations fail and the update rolls back",
+        logs,
+        "failure",
+        "install",
+        "install.failed",
+    )
+
+
+def windows10_search_cannot_start() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "Agent", "* START * Finding updates CallerId = Update;taskhostw  Id = 25"),
+        (
+            0.01,
+            "ProtocolTalker",
+            "*FAILED* [80070426] Initialization failed for Protocol Talker Context",
+        ),
+        (0.02, "Agent", "Exit code = 0x80070426"),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "Windows 10 search cannot reach the update service",
+        logs,
+        "failure",
+        "scan",
+        "scan.failed",
+    )
+
+
 SCENARIOS = [
     healthy(),
     ccmsetup_bits_404(),
@@ -953,4 +1009,7 @@ SCENARIOS = [
     windows10_history_1603(),
     cbs_installers_rollback(),
     windows10_soap_fault_scan(),
+    windows10_update_service_tls(),
+    cbs_driver_operations_rollback(),
+    windows10_search_cannot_start(),
 ]
