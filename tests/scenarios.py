@@ -34,6 +34,7 @@ ERROR, WARNING = 3, 2
 # The component tag each CCM log writes (facts section C: tags differ from file names).
 COMPONENTS = {
     "ccmsetup.log": "ccmsetup",
+    "LocationServices.log": "LocationServices",
     "ClientIDManagerStartup.log": "ClientIDManagerStartup",
     "CcmMessaging.log": "CcmMessaging",
     "PolicyAgent.log": "PolicyAgent_PolicyDownload",
@@ -765,6 +766,216 @@ def unrelated_logs_only() -> Scenario:
     return Scenario("only application-deployment logs", logs, "inconclusive")
 
 
+# --- issue 12: the same line in every log, and today's Windows and ConfigMgr failure forms ---
+# Lines as Microsoft Learn support articles and public issue threads show them (see the
+# signatures' `source`), hosts replaced by contoso ones.
+
+
+def cmg_certificate_rejected() -> Scenario:
+    logs = Logs()
+    for minute in (0, 60):
+        for offset, message in (
+            (0, "[CCMHTTP] AsyncCallback(): WINHTTP_CALLBACK_STATUS_SECURE_FAILURE Encountered"),
+            (0.01, "[CCMHTTP] : WINHTTP_CALLBACK_STATUS_FLAG_CERT_REV_FAILED is set"),
+            (0.02, "[CCMHTTP] : WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA is set"),
+            (
+                0.03,
+                "[CCMHTTP] ERROR: URL=https://CMG.CONTOSO.COM/CCM_Proxy_ServerAuth/"
+                "72057594037928017/CCM_STS, Port=443, Options=63, Code=12175, "
+                "Text=ERROR_WINHTTP_SECURE_FAILURE",
+            ),
+        ):
+            logs.add("LocationServices.log", minute + offset, message, ERROR)
+    return Scenario(
+        "client refuses the CMG certificate",
+        logs,
+        "failure",
+        "client",
+        "client.server_certificate",
+    )
+
+
+def cmg_token_expired() -> Scenario:
+    logs = Logs()
+    logs.add("ccmsetup.log", 0, "==========[ ccmsetup started in process 4242 ]==========")
+    logs.add(
+        "ccmsetup.log",
+        1,
+        "[CCMHTTP] ERROR: URL=https://cmg01.contoso.com/CCM_Proxy_ServerAuth/ServiceMetadata, "
+        "Port=443, Options=224, Code=0, Text=CCM_E_BAD_HTTP_STATUS_CODE",
+        ERROR,
+    )
+    logs.add(
+        "ccmsetup.log",
+        1.01,
+        "[CCMHTTP] ERROR INFO: StatusCode=401 StatusText=CMGService_Invalid_Token",
+        ERROR,
+    )
+    return Scenario(
+        "the CMG rejects an expired token", logs, "failure", "client", "client.cmg_token"
+    )
+
+
+def client_msi_1603() -> Scenario:
+    logs = Logs()
+    logs.add("ccmsetup.log", 0, "==========[ ccmsetup started in process 4242 ]==========")
+    logs.add("ccmsetup.log", 3, "MSI: Action 17:56:36: Rollback. Rolling back action:")
+    logs.add(
+        "ccmsetup.log",
+        3.1,
+        r"File C:\Windows\ccmsetup\{CA4329EC-A4F5-4E5E-A9FE-EFAAE88B0D67}\client.msi "
+        "installation failed. Error text: ExitCode: 1603",
+        ERROR,
+    )
+    logs.add("ccmsetup.log", 3.2, "CcmSetup failed with error code 0x80070643", ERROR)
+    return Scenario("client.msi fails with 1603", logs, "failure", "client", "client.msi_failed")
+
+
+def dp_http_404_through_ccmhttp() -> Scenario:
+    logs = healthy_until(5)
+    locate_ok(logs)
+    for minute in (11, 41):
+        logs.add(
+            "DataTransferService.log",
+            minute,
+            f"[CCMHTTP] ERROR: URL=http://{DP}/SMS_DP_SMSPKG$/{UPDATE_A}, Port=80, Options=224, "
+            "Code=0, Text=CCM_E_BAD_HTTP_STATUS_CODE",
+            ERROR,
+        )
+        logs.add(
+            "DataTransferService.log",
+            minute + 0.01,
+            "[CCMHTTP] ERROR INFO: StatusCode=404 StatusText=Not Found",
+            ERROR,
+        )
+    return Scenario(
+        "the DP answers 404 to the HTTP layer", logs, "failure", "download", "download.http_404"
+    )
+
+
+def windows10_history_1603() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "Agent", "Install updates CallerId =   UpdateOrchestrator |  "),
+        (
+            1,
+            "Agent",
+            "LogHistory called.   idUpdate={E0F87EBF-B414-4AC7-A225-8FE802CF8618}.1, "
+            "resultMapped=80070643,   resultUnMapped=FFFE |  ",
+        ),
+        (
+            1.01,
+            "ComApi",
+            "Install call complete   (succeeded = 0, succeeded with errors = 0, failed = 1, "
+            "cancelled = 0,   unaccounted = 0 |  ",
+        ),
+        (1.02, "ComApi", "Exit code = 0x00000000;   Call error code = 0x80240022 |  "),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "Windows 10 history records MSI 1603", logs, "failure", "install", "install.msi_1603"
+    )
+
+
+def cbs_installers_rollback() -> Scenario:
+    logs = Logs()
+    for minute, message, severity in (
+        (0, "00000055 The queue has completed running, and AI failures have occured.", 1),
+        (
+            0.01,
+            "00000057 (F) Installer: Network Drivers\tBinary Name: NetSetupAI.dll\t"
+            "ErrorCode: 800106d9\tPhase: 31\tMode: Delta\tComponent: NONE[gle=0x80004005]",
+            ERROR,
+        ),
+        (
+            0.02,
+            "Startup: Failed to process advanced operation queue, startupPhase: 0.  A rollback "
+            "transaction will be created. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]",
+            ERROR,
+        ),
+    ):
+        logs.cbs_line(minute, message, severity)
+    return Scenario(
+        "a servicing installer fails and the update rolls back",
+        logs,
+        "failure",
+        "install",
+        "install.cbs_installers_failed",
+    )
+
+
+def windows10_soap_fault_scan() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "ProtocolTalker", "*FAILED* [80244007] SyncUpdates_WithRecovery failed"),
+        (0.01, "ProtocolTalker", "PTError: 0x80244007"),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "WSUS answers the Windows 10 scan with a SOAP fault",
+        logs,
+        "failure",
+        "scan",
+        "scan.wsus_server_error",
+    )
+
+
+def windows10_update_service_tls() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "Misc", "*FAILED* [80072F8F] Send request"),
+        (0.01, "Misc", "*FAILED* [80072F8F] WinHttp: SendRequestToServerForFileInformation"),
+        (0.02, "Misc", "*FAILED* [80072F8F] Library download error. Will retry. Retry Counter:0"),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "Windows 10 update service requests fail TLS",
+        logs,
+        "failure",
+        "scan",
+        "scan.tls_certificate",
+    )
+
+
+def cbs_driver_operations_rollback() -> Scenario:
+    logs = Logs()
+    logs.cbs_line(
+        0,
+        "Shtd: Failed while processing non-critical driver operationsqueue. "
+        "[HRESULT = 0x80070490 - ERROR_NOT_FOUND]",
+        ERROR,
+    )
+    logs.cbs_line(0.01, "Shtd: Rolling back KTM, because drivers failed.")
+    return Scenario(
+        "driver operations fail and the update rolls back",
+        logs,
+        "failure",
+        "install",
+        "install.failed",
+    )
+
+
+def windows10_search_cannot_start() -> Scenario:
+    logs = Logs()
+    for minute, component, message in (
+        (0, "Agent", "* START * Finding updates CallerId = Update;taskhostw  Id = 25"),
+        (
+            0.01,
+            "ProtocolTalker",
+            "*FAILED* [80070426] Initialization failed for Protocol Talker Context",
+        ),
+        (0.02, "Agent", "Exit code = 0x80070426"),
+    ):
+        logs.wu_etw(minute, component, message)
+    return Scenario(
+        "Windows 10 search cannot reach the update service",
+        logs,
+        "failure",
+        "scan",
+        "scan.failed",
+    )
+
+
 SCENARIOS = [
     healthy(),
     ccmsetup_bits_404(),
@@ -791,4 +1002,14 @@ SCENARIOS = [
     routine_errors_on_healthy_client(),
     windows10_noise_on_healthy_client(),
     unrelated_logs_only(),
+    cmg_certificate_rejected(),
+    cmg_token_expired(),
+    client_msi_1603(),
+    dp_http_404_through_ccmhttp(),
+    windows10_history_1603(),
+    cbs_installers_rollback(),
+    windows10_soap_fault_scan(),
+    windows10_update_service_tls(),
+    cbs_driver_operations_rollback(),
+    windows10_search_cannot_start(),
 ]
