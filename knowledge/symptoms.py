@@ -36,6 +36,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from .codes import find_codes
+from .collect import collect_advice
 from .errors import InputError
 from .formats import detect_format, parse_entries
 from .kb import KnowledgeBase, StepRef, kb
@@ -440,7 +441,11 @@ class SymptomIndex:
             opening = "The description does not match a known software-update failure."
         return Diagnosis(
             verdict="inconclusive",
-            summary=f"{opening} Upload a zip of C:\\Windows\\CCM\\Logs to find the failing stage.",
+            summary=(
+                f"{opening} Upload the zip that `sccm script collect` makes "
+                "(C:\\Windows\\CCM\\Logs with WindowsUpdate.log and CBS.log) to find the "
+                "failing stage."
+            ),
             error_codes=evidence.codes,
             ledger=self._ledger(evidence, None),
             missing_logs=self._missing_logs(None, None, evidence.code_ids),
@@ -540,11 +545,7 @@ class SymptomIndex:
         return list(dict.fromkeys(logs))
 
     def _how_to_collect(self, stage: str | None, cause: str | None, codes: list[str]) -> list[str]:
-        steps = [
-            "Zip the client logs from an elevated PowerShell prompt: "
-            "Compress-Archive -Path C:\\Windows\\CCM\\Logs "
-            "-DestinationPath $env:TEMP\\ccm-logs.zip, then upload ccm-logs.zip."
-        ]
+        steps = collect_advice()
         for name in self._missing_logs(stage, cause, codes):
             info = self.kb.log_by_name(name)
             if info is not None and not info.in_ccm_logs and info.how_to_collect:
