@@ -123,3 +123,12 @@ NEW_CAUSE_TEXTS = [
 def test_new_causes_are_found_from_admins_words(text, cause):
     answer = diagnose_text(text)
     assert answer.cause == cause, (answer.stage, answer.cause)
+
+
+@pytest.mark.parametrize("procedure_id", sorted(kb().procedures))
+def test_no_procedure_opens_with_the_2007_path_or_a_technet_link(procedure_id):
+    """`sccm steps STAGE` prints a procedure from its first step: that step is current."""
+    procedure = kb().procedures[procedure_id]
+    first = procedure.steps[0]
+    assert not STALE.search(first.text), procedure_id
+    assert not STALE.search(first.source or procedure.source), procedure_id
