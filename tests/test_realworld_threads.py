@@ -10,14 +10,15 @@ from knowledge.kb import kb
 from tests.thread_eval import evaluate, figures, load_threads
 
 THREADS = load_threads()
+MIN_THREADS = 96  # the set only grows; a lost entry is a mistake
 
 TOP1_FLOOR = 0.73
-TOP3_FLOOR = 0.89
-FIX_FLOOR = 0.34
+TOP3_FLOOR = 0.90
+FIX_FLOOR = 0.33
 
 
 def test_every_thread_names_its_source_licence_and_a_known_cause():
-    assert len(THREADS) >= 1
+    assert len(THREADS) >= MIN_THREADS
     for thread in THREADS:
         assert thread.source.startswith("https://"), thread.id
         assert "CC" in thread.licence, thread.id  # only openly licensed text is kept here
