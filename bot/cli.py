@@ -46,6 +46,7 @@ examples:
   sccm stages                             the ten stages
   sccm steps scan                         the procedure for a stage
   sccm log UpdateDeployment.log           what a client log records (misspellings accepted)
+  sccm script collect > collect-logs.ps1   zip a live client's logs (CCM, WU, CBS, DISM)
   sccm script clear-cache > clear-cache.ps1
   sccm serve --http --port 3000           run the Slack app (see README: settings)
 
@@ -99,9 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     log = commands.add_parser("log", help="what a client log records (misspellings accepted)")
     log.add_argument("name", help="e.g. WUAHandler.log, UpdateDeployment.log")
     script = commands.add_parser("script", help="print a helper script")
-    script.add_argument("name", choices=["clear-cache"], help="clear-cache: empty ccmcache safely")
     script.add_argument(
-        "--vbs", action="store_true", help="the VBScript version (default: PowerShell)"
+        "name",
+        choices=["collect", "clear-cache"],
+        help="collect: zip a live client's logs for `sccm diagnose`; "
+        "clear-cache: empty ccmcache safely",
+    )
+    script.add_argument(
+        "--vbs", action="store_true", help="the VBScript version (clear-cache only)"
     )
 
     serve = commands.add_parser(
@@ -155,7 +161,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "log":
         print(text.render_log(args.name))
     elif args.command == "script":
-        print(text.clear_cache_script(vbs=args.vbs), end="")
+        print(text.helper_script(args.name, vbs=args.vbs), end="")
     elif args.command == "serve":
         from .serve import main as serve_main
 

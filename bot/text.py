@@ -212,6 +212,16 @@ def _base(name: str) -> str:
     return base.rsplit(".", 1)[0] if "." in base else base
 
 
+def helper_script(name: str, *, vbs: bool = False) -> str:
+    """The text of one of our helper scripts (knowledge/data/scripts)."""
+    if name == "collect":
+        if vbs:
+            raise InputError("`sccm script collect` exists only in PowerShell; drop --vbs")
+        file_name = "collect-logs.ps1"
+    else:
+        file_name = "clear-cache.vbs" if vbs else "clear-cache.ps1"
+    return resources.files("knowledge").joinpath("data", "scripts", file_name).read_text("utf-8")
+
+
 def clear_cache_script(*, vbs: bool) -> str:
-    name = "clear-cache.vbs" if vbs else "clear-cache.ps1"
-    return resources.files("knowledge").joinpath("data", "scripts", name).read_text("utf-8")
+    return helper_script("clear-cache", vbs=vbs)

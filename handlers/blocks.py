@@ -200,8 +200,9 @@ def _upload_next_block(diagnosis: Diagnosis) -> SectionBlock | None:
         lines += [f"• {escape(how)}" for how in diagnosis.how_to_collect]
     elif diagnosis.source == "symptom":
         lines.append(
-            "*To confirm:* zip C:\\Windows\\CCM\\Logs on the client and upload it in a thread "
-            "here (or run `/sccm diagnose` with no text)."
+            "*To confirm:* collect the client's logs with our script (`sccm script collect`, "
+            "run elevated on the client; or the console's Client Diagnostics > Collect client "
+            "logs) and upload the zip in a thread here (or run `/sccm diagnose` with no text)."
         )
     return _section("\n".join(lines)) if lines else None
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from .api import Progress, ProgressCallback
 from .archive import open_upload
 from .codes import error_line_codes, find_codes
+from .collect import collect_advice
 from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
 from .models import (
@@ -831,16 +832,9 @@ def _missing_logs(
         info = knowledge.log_by_name(name)
         if info and not info.in_ccm_logs and info.how_to_collect:
             how.append(f"{info.name}: {info.how_to_collect}")
-    if missing and any(knowledge.log_by_name(n).in_ccm_logs for n in missing):
-        how.insert(0, COLLECT_CCM_LOGS)
+    if missing:
+        how[:0] = collect_advice()
     return missing, how
-
-
-COLLECT_CCM_LOGS = (
-    r"CCM logs: on the client, in an elevated PowerShell, run "
-    r"Compress-Archive -Path C:\Windows\CCM\Logs -DestinationPath $env:TEMP\ccm-logs.zip "
-    "and send the zip (it includes the rotated .lo_ files)."
-)
 
 
 def _alternatives(views, verdict_stage, primary: Finding | None, knowledge) -> list[Alternative]:

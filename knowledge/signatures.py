@@ -216,6 +216,15 @@ class SignatureSet:
             matcher = self._matchers[name] = LogMatcher(own + self._anywhere)
         return matcher
 
+    def for_any_log(self) -> LogMatcher:
+        """Every signature, for a line quoted in prose whose log is not named."""
+        matcher = self._matchers.get("*")
+        if matcher is None:
+            every = {id(c): c for cs in self._by_log.values() for c in cs}
+            every.update({id(c): c for c in self._anywhere})
+            matcher = self._matchers["*"] = LogMatcher(list(every.values()))
+        return matcher
+
     def for_component(self, component: str) -> tuple[str | None, LogMatcher]:
         """(log name, signatures) for an entry of a file whose name we don't know."""
         cached = self._for_component.get(component)

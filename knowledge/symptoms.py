@@ -26,7 +26,7 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -35,7 +35,8 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from .codes import find_codes
+from .codes import find_codes, normalize_code
+from .collect import collect_advice
 from .errors import InputError
 from .formats import detect_reading, parse_entries
 from .kb import KnowledgeBase, StepRef, kb
@@ -54,6 +55,9 @@ from .signatures import SignatureSet
 # Words are read from the start of the text only: a description is short, and a long
 # paste is a log, whose codes and recognised lines are still read from all of it.
 WORD_CHARS = 4000
+# Lines of a description matched against every log's signatures (a quoted log message).
+QUOTED_LINES = 40
+QUOTED_LINE_CHARS = 2000
 # A paste longer than this is cut before parsing; it is a description, not an upload.
 PASTE_CHARS = 200_000
 # Below this confidence the answer is inconclusive (tuned on tests/symptom_eval.yaml).
@@ -61,6 +65,9 @@ CONFIDENCE_THRESHOLD = 0.35
 MAX_ALTERNATIVES = 3
 # Words that only say "something is wrong" rank at this fraction of their BM25 weight.
 WEAK_WEIGHT = 0.25
+# Words of a side clause rank at this fraction: in "why aren't updates installing in the
+# maintenance window? some servers are pending reboot" the question is about the window.
+SIDE_WEIGHT = 0.4
 
 EXAMPLE = 'e.g. "updates stuck at 0% downloading" or a code such as 0x87D00692'
 
@@ -83,6 +90,12 @@ _GENERIC_WORDS = frozenset("""
 # fmt: on
 _GENERIC_PHRASES = ("windows update", "software update")
 
+_PRODUCT_NAMES = re.compile(
+    r"\b(?:(?:microsoft\s+)?(?:system\s+center\s+|endpoint\s+)?configuration\s+manager"
+    r"|microsoft\s+endpoint\s+manager|system\s+center)\b"
+)
+_NUMBERED_NAME = re.compile(r"\b(sup|dp|mp|wsus|server|srv)(\d+)\b")
+_DECIMAL_CODE = re.compile(r"(?<![\w.-])-?\d{9,10}(?![\w.])")
 _CODE_LIKE = re.compile(r"^(0x[0-9a-f]+|[0-9a-f]{8}|-?\d{6,})$")
 _WORD = re.compile(r"[a-z0-9]+")
 _CMTRACE_MARKUP = re.compile(r"<!\[LOG\[|\]LOG\]!><time=[^>]*>", re.IGNORECASE)
@@ -181,8 +194,20 @@ class SymptomIndex:
     # --- evidence -------------------------------------------------------------------
 
     def _rank_words(self, text: str, evidence: _Evidence) -> None:
-        terms, guessed = self.query_terms(text)
+        main, side = _main_clause(text)
+        terms, guessed = self.query_terms(main)
         strong = [t for t in terms if t not in self._uninformative]
+        side_strong: list[str] = []
+        if side and strong:
+            side_terms, side_guessed = self.query_terms(side)
+            side_strong = [
+                t for t in side_terms if t not in self._uninformative and t not in strong
+            ]
+            terms += side_terms
+            guessed |= side_guessed
+        elif side:  # the question says nothing specific: every clause counts alike
+            terms, guessed = self.query_terms(text)
+            strong = [t for t in terms if t not in self._uninformative]
         weak = [t for t in terms if t in self._uninformative]
         informative = {t for t in terms if t in self._stems and t not in self._uninformative}
         # One corrected spelling alone ("around" -> "round") is too thin to answer on.
@@ -191,7 +216,11 @@ class SymptomIndex:
         evidence.reachable = self._reachable_score(strong, weak)
         if not terms:
             return
-        scores = self._scores(strong) + WEAK_WEIGHT * self._scores(weak)
+        scores = (
+            self._scores(strong)
+            + SIDE_WEIGHT * self._scores(side_strong)
+            + WEAK_WEIGHT * self._scores(weak)
+        )
         for index, score in enumerate(scores):
             if score <= 0:
                 continue
@@ -218,7 +247,7 @@ class SymptomIndex:
         return self._bm25.get_scores(terms)
 
     def _weigh_codes(self, text: str, evidence: _Evidence) -> None:
-        for code in _codes_in(text[:PASTE_CHARS]):
+        for code in _codes_in(text[:PASTE_CHARS], self.kb.codes):
             evidence.code_ids.append(code)
             known = self.kb.codes.get(code)
             if known is None:
@@ -266,6 +295,7 @@ class SymptomIndex:
         sample = text[:PASTE_CHARS]
         fmt, cleaning = detect_reading(sample, "pasted.log")
         if fmt == "text":
+            self._read_quoted_lines(sample, evidence)
             return text
         entries = list(parse_entries(fmt, io.StringIO(sample), "pasted.log", cleaning))
         unexplained: list[str] = []
@@ -277,6 +307,24 @@ class SymptomIndex:
         # Rank the messages, not the record markup (component names, thread ids, times).
         around = _CMTRACE_MARKUP.sub(" ", _unparsed_lines(sample, entries))
         return " ".join([around, *unexplained])
+
+    def _read_quoted_lines(self, text: str, evidence: _Evidence) -> None:
+        """A log message typed or quoted in prose ("WUAHandler says `Scan failed with error =
+        0x80244022`") votes as that line's failure signature would, whatever log it names."""
+        matcher = self._signatures.for_any_log()
+        for line in text.splitlines()[:QUOTED_LINES]:
+            for signature, _update in matcher.matches(line[:QUOTED_LINE_CHARS]):
+                spec = signature.spec
+                if spec.outcome != "failed":
+                    continue
+                why = f"the quoted log line ({spec.title or spec.id})"
+                if spec.cause:
+                    self._vote(evidence, spec.stage, spec.cause, 2.0 * spec.strength, why)
+                else:
+                    evidence.stage_votes[spec.stage] = (
+                        evidence.stage_votes.get(spec.stage, 0.0) + spec.strength
+                    )
+                    evidence.reasons.setdefault(spec.stage, why)
 
     def _match_line(self, entry: Entry, fmt: str, evidence: _Evidence) -> str | None:
         """Vote for what the line's signatures say; the line's outcome (failed wins)."""
@@ -440,7 +488,11 @@ class SymptomIndex:
             opening = "The description does not match a known software-update failure."
         return Diagnosis(
             verdict="inconclusive",
-            summary=f"{opening} Upload a zip of C:\\Windows\\CCM\\Logs to find the failing stage.",
+            summary=(
+                f"{opening} Upload the zip that `sccm script collect` makes "
+                "(C:\\Windows\\CCM\\Logs with WindowsUpdate.log and CBS.log) to find the "
+                "failing stage."
+            ),
             error_codes=evidence.codes,
             ledger=self._ledger(evidence, None),
             missing_logs=self._missing_logs(None, None, evidence.code_ids),
@@ -540,11 +592,7 @@ class SymptomIndex:
         return list(dict.fromkeys(logs))
 
     def _how_to_collect(self, stage: str | None, cause: str | None, codes: list[str]) -> list[str]:
-        steps = [
-            "Zip the client logs from an elevated PowerShell prompt: "
-            "Compress-Archive -Path C:\\Windows\\CCM\\Logs "
-            "-DestinationPath $env:TEMP\\ccm-logs.zip, then upload ccm-logs.zip."
-        ]
+        steps = collect_advice()
         for name in self._missing_logs(stage, cause, codes):
             info = self.kb.log_by_name(name)
             if info is not None and not info.in_ccm_logs and info.how_to_collect:
@@ -596,18 +644,48 @@ class _SynonymGroups:
         return out
 
 
-def _codes_in(text: str) -> list[str]:
+def _codes_in(text: str, known: Container[str] = ()) -> list[str]:
     """The error codes in the text; a lone code-like token counts in any spelling.
 
     find_codes is strict (it reads logs full of numbers), so an unsigned decimal such as
-    2278557330 needs an "error" word before it; typed alone, it is surely a code.
+    2278557330 needs an "error" word before it; typed alone, it is surely a code. In a
+    sentence, a 9-10 digit decimal (signed or unsigned) counts when it spells a code we
+    know, so "we get 2149859344 on clients" is 0x80244010 while a ticket number is not.
     """
     codes = find_codes(text)
     token = text.strip()
     if not codes and _CODE_LIKE.match(token.lower()):
         with contextlib.suppress(InputError):
             codes = [lookup_error(token).code]
+    for number in _DECIMAL_CODE.findall(text):
+        code = normalize_code(number)
+        if code is not None and code in known and code not in codes:
+            codes.append(code)
     return codes
+
+
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[?!.])\s+|\.{3,}|\u2026|\s[-\u2013\u2014]+\s|;|\n+"
+    r"|,\s*(?=(?:also|and also|plus|btw|though|even though|while)\b)",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(r"\s*(?:why|how come|how do|how can|how to)\b", re.IGNORECASE)
+
+
+def _main_clause(text: str) -> tuple[str, str]:
+    """(the question an admin asks, the rest) when the text asks one among other clauses.
+
+    The first clause that asks (starts with "why" or "how do", or ends with "?") is what the
+    admin wants answered; the clauses around it add context. A text without a question, or
+    of one clause, is all main clause.
+    """
+    clauses = [c for c in _CLAUSE_BREAK.split(text) if c and c.strip()]
+    if len(clauses) < 2:
+        return text, ""
+    for index, clause in enumerate(clauses):
+        if clause.rstrip().endswith("?") or _QUESTION.match(clause):
+            return clause, " ".join(clauses[:index] + clauses[index + 1 :])
+    return text, ""
 
 
 def _words(text: str) -> list[str]:
@@ -617,6 +695,11 @@ def _words(text: str) -> list[str]:
     "not").
     """
     text = text.lower().replace("'", "").replace("\u2019", "")
+    # The product's long names say no more than "sccm", but their words ("configuration",
+    # "manager", "center") would otherwise match causes that speak of configuring things.
+    text = _PRODUCT_NAMES.sub(" sccm ", text)
+    # Server names with a number ("sup1", "dp02") are the role they name.
+    text = _NUMBERED_NAME.sub(r"\1 \2", text)
     return [w for w in _WORD.findall(text) if not _CODE_LIKE.match(w)]
 
 

@@ -217,7 +217,8 @@ def test_ccmsetup_msi_1603_is_a_client_failure(tmp_path):
     }
     diagnosis = _diagnose(files, tmp_path)
     assert (diagnosis.verdict, diagnosis.stage) == ("failure", "client")
-    assert diagnosis.cause == "client.install_failed"
+    # The client.msi signature names the failing setup itself, more specific than the generic cause.
+    assert diagnosis.cause == "client.msi_failed"
     assert [c.code for c in diagnosis.error_codes] == ["0x80070643"]
 
 
@@ -243,9 +244,8 @@ def _etw_lines(count: int) -> Logs:
     logs = Logs()
     for n in range(count):
         logs.wu_etw(n / 100, "Agent", f"Routine line number {n}")
-    logs.wu_etw(
-        count / 100, "DownloadManager", "Error 0x800706d9 occurred while downloading update"
-    )
+    # A code line no signature names (the "occurred while downloading update" wording has one).
+    logs.wu_etw(count / 100, "DownloadManager", "Download call returned error 0x800706d9")
     return logs
 
 

@@ -131,6 +131,27 @@ ISSUE12_CAUSE_IDS = [
 CAUSE_IDS += ISSUE12_CAUSE_IDS
 ISSUE12_PROCEDURES = {"client-certificates": "client", "client-setup": "client"}
 
+# Causes and procedures added for current branch (issue 13), kept apart to ease merges.
+CURRENT_BRANCH_CAUSE_IDS = [
+    "client.provisioning_mode",
+    "scan.sup_no_failover",
+    "scan.wsus_overloaded",
+    "scan.wsus_prerequisite_limit",
+    "scan.comanagement_workload",
+    "scan.dual_scan",
+    "evaluate.prerequisite_missing",
+    "locate.wrong_dp",
+    "download.iis_request_filtering",
+    "download.stale_content",
+    "reboot.restart_suppressed",
+    "report.summarization_lag",
+]
+CAUSE_IDS += CURRENT_BRANCH_CAUSE_IDS
+CURRENT_BRANCH_PROCEDURES = {
+    f"cb-{stage}": stage
+    for stage in ("client", "scan", "evaluate", "locate", "download", "cache", "install")
+} | {"cb-reboot": "reboot", "cb-report": "report"}
+
 # Catalogue names that signatures refer to (notes/CAUSES.md).
 CATALOGUE_NAMES = [
     "ccmsetup.log",
@@ -270,7 +291,12 @@ def test_fact_procedures_have_five_to_eight_steps(procedure_id, stage):
 
 
 def test_only_the_known_procedures_exist():
-    expected = set(SEED_PROCEDURES) | set(FACT_PROCEDURES) | set(ISSUE12_PROCEDURES)
+    expected = (
+        set(SEED_PROCEDURES)
+        | set(FACT_PROCEDURES)
+        | set(ISSUE12_PROCEDURES)
+        | set(CURRENT_BRANCH_PROCEDURES)
+    )
     assert set(procedures()) == expected
 
 

@@ -201,7 +201,9 @@ def test_nonsense_is_inconclusive_and_asks_for_the_logs(text):
     assert (result.verdict, result.stage, result.cause) == ("inconclusive", None, None)
     assert "CCM\\Logs" in result.summary
     assert result.missing_logs
-    assert any("Compress-Archive" in step for step in result.how_to_collect)
+    assert "sccm script collect" in result.how_to_collect[0]
+    assert any("Collect client logs" in step for step in result.how_to_collect)
+    assert not any("Compress-Archive" in step for step in result.how_to_collect)
     assert all(row.status == "no_evidence" for row in result.ledger)
 
 
@@ -245,7 +247,7 @@ def test_install_asks_for_windowsupdate_and_cbs_logs_and_says_how():
     assert result.stage == "install"
     assert {"WindowsUpdate.log", "CBS.log"} <= set(result.missing_logs)
     collect = " ".join(result.how_to_collect)
-    assert "Compress-Archive -Path C:\\Windows\\CCM\\Logs" in collect
+    assert "sccm script collect" in collect and "Compress-Archive" not in collect
     assert "Get-WindowsUpdateLog" in collect
     assert "CBS.log" in collect
 
