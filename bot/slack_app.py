@@ -6,7 +6,6 @@ The listeners live in `handlers/`; they get the app's shared pieces through `Ser
 from __future__ import annotations
 
 import logging
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,8 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from .downloads import Downloader
-from .feedback import FeedbackStore
 from .settings import Settings, SettingsError
+from .store import SqliteStore, Store, StoreError
 from .work import SeenRecently, WorkPool
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ class Services:
     settings: Settings
     pool: WorkPool
     seen: SeenRecently
-    feedback: FeedbackStore
+    store: Store
     downloader: Downloader
 
 
@@ -77,12 +76,13 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def _open_feedback(settings: Settings) -> FeedbackStore:
+def open_store(settings: Settings) -> Store:
+    """The store, proved readable and writable, or a SettingsError naming the file."""
     path = settings.sccm_bot_feedback_db
     try:
-        return FeedbackStore(path)
-    except (OSError, sqlite3.Error) as problem:
-        raise SettingsError(f"SCCM_BOT_FEEDBACK_DB {path} cannot be opened ({problem})") from None
+        return SqliteStore(path)
+    except StoreError as problem:
+        raise SettingsError(f"SCCM_BOT_FEEDBACK_DB {path}: {problem}") from None
 
 
 def build_app(settings: Settings) -> SlackApp:
@@ -91,7 +91,7 @@ def build_app(settings: Settings) -> SlackApp:
     token fails with slack_bolt.error.BoltError."""
     from handlers import commands, feedback, modal, shortcuts, uploads
 
-    feedback_store = _open_feedback(settings)  # local first: nothing connects on a bad path
+    store = open_store(settings)  # local first: nothing connects on a bad path
     signing_secret = settings.slack_signing_secret
     bolt = App(
         client=web_client(settings),  # Bolt takes the token from it
@@ -102,7 +102,7 @@ def build_app(settings: Settings) -> SlackApp:
         settings=settings,
         pool=WorkPool(settings.sccm_bot_workers, settings.sccm_bot_max_queued),
         seen=SeenRecently(),
-        feedback=feedback_store,
+        store=store,
         downloader=Downloader(
             token=settings.slack_bot_token.get_secret_value(),
             allowed_origins=settings.sccm_bot_file_origins,
