@@ -26,7 +26,9 @@ _WHAT = {
     "sccm_bot_max_upload_mb": "a whole number of megabytes",
     "sccm_bot_workers": "a whole number of analyses that may run at once",
     "sccm_bot_max_queued": "a whole number of analyses that may wait for a worker",
-    "sccm_bot_feedback_db": "a path for the SQLite feedback file",
+    "sccm_bot_feedback_db": "a path for the SQLite file of feedback and accepted uploads",
+    "sccm_bot_download_timeout_seconds": "whole seconds one download may take, 5 to 3600",
+    "sccm_bot_analysis_timeout_seconds": "whole seconds one analysis may take, 5 to 3600",
 }
 
 
@@ -61,6 +63,10 @@ class Settings(BaseSettings):
     sccm_bot_workers: int = Field(default=4, ge=1, le=64)
     sccm_bot_max_queued: int = Field(default=100, ge=0, le=10_000)
     sccm_bot_feedback_db: Path = Path("sccm-feedback.sqlite3")
+    # A whole download (a trickling server is abandoned, not only a silent one) and a
+    # whole analysis; past either the user is told what was read and what to send.
+    sccm_bot_download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
+    sccm_bot_analysis_timeout_seconds: int = Field(default=120, ge=5, le=3600)
 
     @field_validator("slack_bot_token")
     @classmethod

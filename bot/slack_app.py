@@ -39,6 +39,9 @@ logging.getLogger("slack_bolt.App").addFilter(_QuietTokenNotice())
 # Bolt runs listeners on its own pool (5 threads by default). Ours only ack, post a line
 # and queue work, but a 429 makes a post sleep; more threads keep later acks on time.
 LISTENER_THREADS = 16
+# Running jobs end within a poll (0.2 s) of a stop request; a download stuck in one read
+# may take longer, so its user is told after this many seconds anyway.
+STOP_GRACE = 5.0
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Services:
     seen: SeenRecently
     store: Store
     downloader: Downloader
+    work_prefix: str  # folder names of this store's downloads, under the temporary folder
 
 
 @dataclass
@@ -57,9 +61,11 @@ class SlackApp:
     bolt: App
     services: Services
 
-    def close(self) -> None:
-        """Stop taking work; let running analyses finish so they remove their files."""
-        self.services.pool.shutdown(wait=True)
+    def close(self, grace: float = STOP_GRACE) -> None:
+        """Stop all work within about `grace` seconds and tell each user (for SIGTERM):
+        see `WorkPool.cancel_all`. Unfinished uploads stay recorded and are read again
+        at the next start."""
+        self.services.pool.cancel_all(grace)
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -86,10 +92,11 @@ def open_store(settings: Settings) -> Store:
 
 
 def build_app(settings: Settings) -> SlackApp:
-    """The Bolt app with every listener registered. Raises SettingsError when the feedback
-    file cannot be opened; then calls auth.test once (Bolt checks the token), so a revoked
-    token fails with slack_bolt.error.BoltError."""
+    """The Bolt app with every listener registered, and the uploads a crash cut off
+    resumed. Raises SettingsError when the store cannot be opened; then calls auth.test
+    once (Bolt checks the token), so a revoked token fails with slack_bolt.error.BoltError."""
     from handlers import commands, feedback, modal, shortcuts, uploads
+    from handlers.uploads import resume_unfinished, work_folder_prefix
 
     store = open_store(settings)  # local first: nothing connects on a bad path
     signing_secret = settings.slack_signing_secret
@@ -107,8 +114,11 @@ def build_app(settings: Settings) -> SlackApp:
             token=settings.slack_bot_token.get_secret_value(),
             allowed_origins=settings.sccm_bot_file_origins,
             max_bytes=settings.max_upload_bytes,
+            deadline_seconds=settings.sccm_bot_download_timeout_seconds,
         ),
+        work_prefix=work_folder_prefix(store.identity),
     )
     for module in (commands, modal, uploads, shortcuts, feedback):
         module.register(bolt, services)
+    resume_unfinished(services, bolt.client)
     return SlackApp(bolt, services)

@@ -90,6 +90,8 @@ class WorkRecord:
 class Store(Protocol):
     """What the bot keeps. Every write is committed when the method returns."""
 
+    identity: str  # names this store (its file or database); work folders carry it
+
     def check(self) -> None:
         """Prove the store is readable and writable now; raise StoreError if not."""
 
@@ -156,6 +158,7 @@ class SqliteStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self.identity = f"sqlite:{path.resolve()}"
         self._lock = threading.Lock()  # one writer at a time inside this process
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,17 @@
 Slack wants every request acknowledged within 3 s. Bolt's own listener pool has five
 threads, so analyses that run there starve the acks of later requests (see
 shared/notes/slack.md, section 1). Listeners ack, then hand the slow part to `WorkPool`.
+
+`WorkPool.cancel_all(grace)` is the stop button for a SIGTERM handler: it refuses new
+work, tells the owners of waiting jobs, asks running jobs to stop (they watch
+`pool.stopping` at every downloaded chunk and every analysis poll), and after `grace`
+seconds tells the owners of any job still running. It returns within about `grace`.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 import time
@@ -30,7 +36,11 @@ class WorkPool:
         self.max_queued = max_queued
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sccm-work")
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._in_flight = 0  # running + waiting
+        self._running: dict[int, Callable[[], None] | None] = {}  # job id -> its on_stop
+        self._ids = itertools.count()
+        self.stopping = threading.Event()  # set by cancel_all: running jobs should end
 
     def submit(
         self,
@@ -38,25 +48,39 @@ class WorkPool:
         *,
         name: str,
         on_cancel: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> int | None:
         """Run `job` on a worker. Returns None when it starts at once, else how many jobs
         wait ahead of it (0: it is next). `on_cancel` runs instead of the job when the
-        pool shuts down before the job started.
+        pool shuts down before the job started; `on_stop` runs when `cancel_all` gives up
+        waiting for the job to end.
 
         Raises PoolFull when the line is full. A job's exception is logged, never lost.
         """
         with self._lock:
+            if self.stopping.is_set():
+                raise PoolFull("the app is shutting down")
             if self._in_flight >= self.workers + self.max_queued:
                 raise PoolFull(f"{self._in_flight} analyses are already running or waiting")
             ahead = self._in_flight - self.workers if self._in_flight >= self.workers else None
             self._in_flight += 1
         try:
-            future = self._executor.submit(self._run, job, name)
+            future = self._executor.submit(self._tracked, job, name, on_stop)
         except RuntimeError:  # shut down while a late request came in
             self._finished(None)
             raise PoolFull("the app is shutting down") from None
         future.add_done_callback(functools.partial(self._finished, on_cancel=on_cancel, name=name))
         return ahead
+
+    def _tracked(self, job: Callable[[], None], name: str, on_stop) -> None:
+        with self._lock:
+            job_id = next(self._ids)
+            self._running[job_id] = on_stop
+        try:
+            self._run(job, name)
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
 
     @staticmethod
     def _run(job: Callable[[], None], name: str) -> None:
@@ -70,8 +94,32 @@ class WorkPool:
     ) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._idle.notify_all()
         if future is not None and future.cancelled() and on_cancel is not None:
             self._run(on_cancel, f"{name} (cancelled)")
+
+    def cancel_all(self, grace: float = 5.0) -> int:
+        """Stop all work within about `grace` seconds and tell each user; for SIGTERM.
+
+        New work is refused; waiting jobs are cancelled (their `on_cancel` tells the
+        user); running jobs see `stopping` and end, telling their users themselves. Jobs
+        still running after `grace` get their `on_stop` called (the user is told even if
+        the job is stuck). Returns how many jobs were still running then."""
+        self.stopping.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        with self._lock:
+            while self._in_flight and time.monotonic() < deadline:
+                self._idle.wait(max(0.0, min(0.1, deadline - time.monotonic())))
+            stuck = list(self._running.values())
+        for on_stop in stuck:
+            if on_stop is not None:
+                self._run(on_stop, "telling the user of a stuck job")
+        if stuck:
+            log.warning(
+                "%d job(s) still running after %.0f s; their users were told", len(stuck), grace
+            )
+        return len(stuck)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking work; cancel what waits (its `on_cancel` says so), let running
