@@ -118,9 +118,9 @@ def start_triage(
     privately to the user."""
     key = file_key(triage.files)
     what = label(triage.files)
-    place = f"{key}@{triage.channel}/{triage.thread_ts}"
+    place = f"{key}@{triage.channel}"  # a re-share in the same channel: see that reply
     if not services.seen.first_time(place):
-        tell_user(f"I already analysed {what} here in the last hour; see that reply.")
+        tell_user(f"I already analysed {what} in this channel in the last hour; see that reply.")
         return
     try:
         cached = services.store.answer_for(key)
