@@ -29,6 +29,8 @@ from knowledge.api import Progress
 from knowledge.errors import InputError
 from knowledge.models import Diagnosis
 
+Reader = Callable[[Path, "str | None", Callable[[Progress], None]], Diagnosis]
+
 POLL = 0.2  # seconds between checks of the deadline and the stop request
 ORPHAN_GRACE = 10  # seconds an orphaned child may outlive its deadline
 
@@ -74,8 +76,12 @@ def analyse_in_child(
     deadline: float,
     cancelled: threading.Event,
     progress: Callable[[Progress], None] | None = None,
+    reader: Reader | None = None,
 ) -> Diagnosis:
     """Diagnose `path` in a child process whose temporary files go under `scratch`.
+
+    `reader` is what the child runs (the core's diagnosis by default); it must be a
+    module-level function, since the child imports it by name.
 
     `deadline` is a time.monotonic() value. Raises AnalysisStopped when it passes or when
     `cancelled` is set, InputError for input a person must fix, AnalysisCrashed when the
@@ -85,7 +91,7 @@ def analyse_in_child(
     receiving, sending = context().Pipe(duplex=False)
     child = context().Process(
         target=_child,
-        args=(sending, str(path), description, str(scratch), limit),
+        args=(sending, reader or diagnose, str(path), description, str(scratch), limit),
         name="sccm-analysis",
     )
     child.start()
@@ -141,20 +147,32 @@ def _end(child: multiprocessing.process.BaseProcess) -> None:
         child.close()
 
 
-def _child(sending: Connection, path: str, description: str | None, scratch: str, limit: int):
+def diagnose(path: Path, description: str | None, report: Callable[[Progress], None]):
+    from knowledge import api
+
+    return api.diagnose_path(path, description=description, progress=report)
+
+
+def _child(
+    sending: Connection,
+    reader: Reader,
+    path: str,
+    description: str | None,
+    scratch: str,
+    limit: int,
+):
     """The child's whole life: its own process group and alarm, then one diagnosis."""
     with contextlib.suppress(OSError):
         os.setpgrp()
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.alarm(limit)
     tempfile.tempdir = scratch  # zips are unpacked where the bot cleans up
-    from knowledge import api
 
     def report(step: Progress) -> None:
         sending.send(("progress", step))
 
     try:
-        diagnosis = api.diagnose_path(Path(path), description=description, progress=report)
+        diagnosis = reader(Path(path), description, report)
     except InputError as problem:
         sending.send(("input_error", problem.message))
     except Exception as problem:  # a bug in the core: the bot logs it and tells the user

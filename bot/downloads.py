@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +210,20 @@ def is_supported(file: dict) -> bool:
 
 
 def display_name(file: dict) -> str:
-    return str(file.get("name") or file.get("title") or file.get("id") or "the file")
+    """The file's name as answers show it: control and bidirectional characters neutralised."""
+    return neutralised(str(file.get("name") or file.get("title") or file.get("id") or "the file"))
+
+
+def neutralised(text: str, *, keep: str = "") -> str:
+    """`text` with control and format characters (Unicode Cc and Cf: line breaks, the
+    bidirectional overrides that make `exe.zip` read as `piz.exe`, zero-width marks)
+    shown as U+FFFD, except those in `keep`."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if ch not in keep and unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in text
+    )
 
 
 def safe_file_name(name: str) -> str:

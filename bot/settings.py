@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     sccm_bot_download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
     sccm_bot_analysis_timeout_seconds: int = Field(default=120, ge=5, le=3600)
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _one_clean_word(cls, value):
+        """Surrounding whitespace (a secret file's final newline) is dropped; anything else
+        that cannot travel in an HTTP header is refused without echoing the secret (a
+        token with a line break was printed in the error of the failed request)."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if any(not ("!" <= ch <= "~") for ch in value):
+            raise ValueError(
+                "contains a space, a line break or another character a token never has; "
+                "copy it again from the app's settings"
+            )
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr) -> SecretStr:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 T = TypeVar("T")
 
@@ -118,7 +118,7 @@ class FakeSlack:
     ) -> dict:
         """Serve `data` and return the Slack file object an event would carry."""
         file_id = f"F{next(self._ids):08d}"
-        path = f"/files/{file_id}/{name}"
+        path = f"/files/{file_id}/{quote(name)}"  # Slack's links are percent-encoded
         self.files[path] = ServedFile(data, content_type, status, location, drip, cut_after)
         info = {
             "id": file_id,
