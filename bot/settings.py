@@ -29,6 +29,9 @@ _WHAT = {
     "sccm_bot_feedback_db": "a path for the SQLite file of feedback and accepted uploads",
     "sccm_bot_download_timeout_seconds": "whole seconds one download may take, 5 to 3600",
     "sccm_bot_analysis_timeout_seconds": "whole seconds one analysis may take, 5 to 3600",
+    "sccm_bot_stop_seconds": "a whole number of seconds analyses may take to finish on SIGTERM",
+    "sccm_bot_http_threads": "a whole number of threads answering HTTP requests",
+    "sccm_bot_max_request_kb": "a whole number of kilobytes",
 }
 
 
@@ -67,6 +70,11 @@ class Settings(BaseSettings):
     # whole analysis; past either the user is told what was read and what to send.
     sccm_bot_download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
     sccm_bot_analysis_timeout_seconds: int = Field(default=120, ge=5, le=3600)
+    # `docker stop` waits 10 s before SIGKILL: finish (or hand back) analyses before that.
+    sccm_bot_stop_seconds: int = Field(default=8, ge=0, le=3600)
+    sccm_bot_http_threads: int = Field(default=16, ge=1, le=256)
+    # Slack's requests are a few KB (a modal submission with its view, tens of KB).
+    sccm_bot_max_request_kb: int = Field(default=1024, ge=16, le=65536)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -131,6 +139,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.sccm_bot_max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.sccm_bot_max_request_kb * 1024
 
 
 def resolve_mode(settings: Settings, mode: Mode | None) -> Mode:

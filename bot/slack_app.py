@@ -39,9 +39,6 @@ logging.getLogger("slack_bolt.App").addFilter(_QuietTokenNotice())
 # Bolt runs listeners on its own pool (5 threads by default). Ours only ack, post a line
 # and queue work, but a 429 makes a post sleep; more threads keep later acks on time.
 LISTENER_THREADS = 16
-# Running jobs end within a poll (0.2 s) of a stop request; a download stuck in one read
-# may take longer, so its user is told after this many seconds anyway.
-STOP_GRACE = 5.0
 
 
 @dataclass
@@ -61,11 +58,13 @@ class SlackApp:
     bolt: App
     services: Services
 
-    def close(self, grace: float = STOP_GRACE) -> None:
-        """Stop all work within about `grace` seconds and tell each user (for SIGTERM):
-        see `WorkPool.cancel_all`. Unfinished uploads stay recorded and are read again
-        at the next start."""
-        self.services.pool.cancel_all(grace)
+    def close(self, deadline: float | None = None) -> int:
+        """Stop taking work; let running analyses finish for up to `deadline` seconds
+        (None: as long as they take), then stop the rest within about a second and tell
+        their users (see `WorkPool.shutdown` and `WorkPool.cancel_all`). Unfinished
+        uploads stay recorded and are read again at the next start. Returns how many
+        jobs were still running at the end."""
+        return self.services.pool.shutdown(wait=True, deadline=deadline)
 
 
 def web_client(settings: Settings) -> WebClient:

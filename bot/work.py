@@ -23,6 +23,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
+# After a stop request, running jobs end within a poll (0.2 s: every downloaded chunk and
+# every analysis poll checks it); one stuck in a network read gets this long before its
+# user is told anyway.
+STOP_GRACE = 1.0
+
 
 class PoolFull(Exception):
     """Every worker is busy and the waiting line is at its limit."""
@@ -52,8 +57,9 @@ class WorkPool:
     ) -> int | None:
         """Run `job` on a worker. Returns None when it starts at once, else how many jobs
         wait ahead of it (0: it is next). `on_cancel` runs instead of the job when the
-        pool shuts down before the job started; `on_stop` runs when `cancel_all` gives up
-        waiting for the job to end.
+        pool shuts down before the job started; `on_stop` runs when the job is still
+        running when `cancel_all` gives up waiting for it (the user is told even if the
+        job is stuck).
 
         Raises PoolFull when the line is full. A job's exception is logged, never lost.
         """
@@ -121,10 +127,21 @@ class WorkPool:
             )
         return len(stuck)
 
-    def shutdown(self, *, wait: bool = True) -> None:
+    def shutdown(self, *, wait: bool = True, deadline: float | None = None) -> int:
         """Stop taking work; cancel what waits (its `on_cancel` says so), let running
-        analyses finish (they clean up after themselves)."""
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+        jobs finish for up to `deadline` seconds (None: as long as they take), then
+        `cancel_all` the rest. Returns how many were still running at the end."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        if not wait:
+            return 0
+        if deadline is None:
+            self._executor.shutdown(wait=True)
+            return 0
+        end = time.monotonic() + deadline
+        with self._lock:
+            while self._in_flight and time.monotonic() < end:
+                self._idle.wait(max(0.0, min(0.1, end - time.monotonic())))
+        return self.cancel_all(grace=STOP_GRACE)
 
 
 class SeenRecently:

@@ -99,8 +99,9 @@ def work_folder(services: Services, work: WorkRecord) -> Path:
 
 def _stopping_notice(what: str) -> Message:
     return notice(
-        f"The app is restarting, so I stopped reading {what}. I will read it again when "
-        "it is back; if no answer comes here within a few minutes, upload it again."
+        f"The app was stopped (a restart or an update) while reading {what}. I will read "
+        "it again when it is back; if no answer comes here within a few minutes, upload it "
+        "again."
     )
 
 
@@ -253,7 +254,8 @@ def complete(
 ) -> None:
     """Deliver the answer, record it, and give it to uploads of the same files waiting in
     other conversations."""
-    progress.finish(answer)
+    if not progress.finish(answer):
+        return  # its user was told the app stopped; the record stays for the next start
     stored = answer.as_kwargs() if cacheable else None
     _set_state(services, work, state="done" if cacheable else "failed", answer=stored)
     try:

@@ -40,6 +40,7 @@ class ServedFile:
     location: str | None = None  # a redirect target instead of the data
     drip: float | None = None  # seconds between single bytes: a crawling server
     cut_after: int | None = None  # bytes sent before the connection is dropped
+    trickle_seconds: float = 0.0  # send the data in pieces spread over this long
 
 
 @dataclass
@@ -115,11 +116,14 @@ class FakeSlack:
         location: str | None = None,
         drip: float | None = None,
         cut_after: int | None = None,
+        trickle_seconds: float = 0.0,
     ) -> dict:
         """Serve `data` and return the Slack file object an event would carry."""
         file_id = f"F{next(self._ids):08d}"
         path = f"/files/{file_id}/{quote(name)}"  # Slack's links are percent-encoded
-        self.files[path] = ServedFile(data, content_type, status, location, drip, cut_after)
+        self.files[path] = ServedFile(
+            data, content_type, status, location, drip, cut_after, trickle_seconds
+        )
         info = {
             "id": file_id,
             "name": name,
@@ -231,12 +235,14 @@ class FakeSlack:
         elif served.location:
             _reply(request, 302, b"", "text/plain", {"Location": served.location})
         elif served.drip is not None or served.cut_after is not None:
+            _drip(request, served)
+        elif served.trickle_seconds:
             _trickle(request, served)
         else:
             _reply(request, served.status, served.data, served.content_type)
 
 
-def _trickle(request: BaseHTTPRequestHandler, served: ServedFile) -> None:
+def _drip(request: BaseHTTPRequestHandler, served: ServedFile) -> None:
     """The whole length promised, then bytes one by one (drip) or only some (cut)."""
     request.send_response(200)
     request.send_header("Content-Type", served.content_type)
@@ -264,3 +270,19 @@ def _reply(request, status: int, body: bytes, content_type: str, headers: dict |
         request.send_header(name, value)
     request.end_headers()
     request.wfile.write(body)
+
+
+def _trickle(request, served: ServedFile, pieces: int = 20) -> None:
+    """A slow download: the headers at once, then the body a piece at a time."""
+    request.send_response(served.status)
+    request.send_header("Content-Type", served.content_type)
+    request.send_header("Content-Length", str(len(served.data)))
+    request.end_headers()
+    step = -(-len(served.data) // pieces)
+    try:
+        for start in range(0, len(served.data), step):
+            time.sleep(served.trickle_seconds / pieces)
+            request.wfile.write(served.data[start : start + step])
+            request.wfile.flush()
+    except OSError:  # the app hung up (it was stopped): nothing more to send
+        pass

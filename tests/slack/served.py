@@ -61,7 +61,8 @@ class ServedApp:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServedApp:
-        command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(self.port)]
+        command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port)]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(command, env=self.env, stdout=out, stderr=out)
         deadline = time.monotonic() + START_LIMIT
@@ -121,7 +122,8 @@ class ServedApp:
 
 def run_once(env: dict[str, str], timeout: float = START_LIMIT) -> subprocess.CompletedProcess:
     """`sccm serve --http` expected to stop by itself (a bad setting): its exit and output."""
-    command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(free_port())]
+    command = [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1"]
+    command += ["--port", str(free_port())]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
 

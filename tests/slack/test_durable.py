@@ -96,7 +96,7 @@ def test_a_crawling_download_is_abandoned_within_its_deadline_and_the_queue_move
 def test_sigterm_with_a_crawling_download_exits_in_time_and_tells_the_user(
     fake_slack: FakeSlack, tmp_path: Path, scratch: Path
 ):
-    served = served_app(fake_slack, tmp_path, scratch).start()
+    served = served_app(fake_slack, tmp_path, scratch, SCCM_BOT_STOP_SECONDS="2").start()
     try:
         crawling = fake_slack.add_file("slow.zip", gpo_conflict_zip(), drip=1.0)
         served.event(file_share(crawling, ts="1710006000.000100"))
@@ -106,7 +106,7 @@ def test_sigterm_with_a_crawling_download_exits_in_time_and_tells_the_user(
         served.process.send_signal(signal.SIGTERM)
         served.process.wait(10)
         assert time.monotonic() - stopped < 10
-        told = answer_in(fake_slack, posted, lambda m: "restarting" in m["text"])
+        told = answer_in(fake_slack, posted, lambda m: "was stopped" in m["text"])
         assert "read it again" in told["text"]
         assert not work_files(scratch)
     finally:
