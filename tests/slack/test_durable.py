@@ -7,13 +7,16 @@ good, SIGTERM with work in flight.
 
 from __future__ import annotations
 
+import io
 import signal
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from bot.store import SqliteStore
+from tests.logbuilder import zip_bytes
 
 from .conftest import CHANNEL, USER
 from .fake_slack import ApiCall as FakeCall
@@ -113,23 +116,30 @@ def test_sigterm_with_a_crawling_download_exits_in_time_and_tells_the_user(
         served.stop()
 
 
-def test_sigkill_mid_work_then_restart_reads_the_upload_again_and_leaves_no_files(
+def many_logs_zip(count: int = 300) -> bytes:
+    """The GPO-conflict client's WUAHandler.log, rotated `count` times: an analysis that
+    takes a second or two, long enough to be killed in the middle of it."""
+    with zipfile.ZipFile(io.BytesIO(gpo_conflict_zip())) as source:
+        text = source.read("Logs/WUAHandler.log")
+    return zip_bytes(
+        {f"Logs/WUAHandler-2024010{n % 10}-{n:06d}.log": text * 200 for n in range(count)}
+    )
+
+
+def test_sigkill_mid_analysis_then_restart_reads_the_upload_again_and_leaves_no_files(
     fake_slack: FakeSlack, tmp_path: Path, scratch: Path
 ):
     served = served_app(fake_slack, tmp_path, scratch)
     served.start()
-    data = gpo_conflict_zip()
-    crawling = fake_slack.add_file("logs.zip", data, drip=0.05)
-    served.event(file_share(crawling, ts="1710007000.000100"))
-    fake_slack.wait_for(lambda: len(fake_slack.file_requests) == 1)
-    fake_slack.wait_for(lambda: work_files(scratch), timeout=10)  # mid-download
+    upload = fake_slack.add_file("logs.zip", many_logs_zip())
+    served.event(file_share(upload, ts="1710007000.000100"))
+    fake_slack.wait_for(  # the first "n of 300 files read": the analysis is under way
+        lambda: any("files read" in c.params["text"] for c in fake_slack.calls_to("chat.update"))
+    )
     served.kill()
     (posted,) = progress_messages(fake_slack)
-    assert work_files(scratch), "the killed app left its partial download"
+    assert work_files(scratch), "the killed app left its download behind"
 
-    path = next(p for p in fake_slack.files if p.startswith(f"/files/{crawling['id']}/"))
-    fake_slack.files[path].drip = None  # Slack serves it normally again
-    fake_slack.files[path].cut_after = None
     served.start()
     try:
         answer = answer_in(fake_slack, posted, has_diagnosis)
@@ -140,9 +150,30 @@ def test_sigkill_mid_work_then_restart_reads_the_upload_again_and_leaves_no_file
             if c.params["ts"] == posted.answer["ts"]
         ]
         assert any("restarted" in text for text in restarted), "the user saw what happened"
+        assert len(fake_slack.file_requests) == 2, "downloaded again after the restart"
         fake_slack.wait_for(lambda: not work_files(scratch), timeout=5)
         store = SqliteStore(tmp_path / "bot.sqlite3")  # recorded just after it is delivered
         fake_slack.wait_for(lambda: store.unfinished_work() == [], timeout=5)
+    finally:
+        served.stop()
+
+
+def test_sigkill_mid_download_leaves_nothing_after_the_restart(
+    fake_slack: FakeSlack, tmp_path: Path, scratch: Path
+):
+    served = served_app(fake_slack, tmp_path, scratch)
+    served.start()
+    crawling = fake_slack.add_file("logs.zip", gpo_conflict_zip(), drip=0.05)
+    served.event(file_share(crawling, ts="1710007500.000100"))
+    fake_slack.wait_for(lambda: work_files(scratch), timeout=10)  # mid-download
+    served.kill()
+    (posted,) = progress_messages(fake_slack)
+    path = next(p for p in fake_slack.files if p.startswith(f"/files/{crawling['id']}/"))
+    fake_slack.files[path].drip = None  # Slack serves it normally again
+    served.start()
+    try:
+        assert has_diagnosis(answer_in(fake_slack, posted, has_diagnosis))
+        fake_slack.wait_for(lambda: not work_files(scratch), timeout=5)
     finally:
         served.stop()
 
