@@ -6,11 +6,18 @@ never followed blindly; each hop is checked against the same list. The size is c
 before the request (the file's `size`) and again while streaming. Slack answers a token
 without `files:read` with an HTML sign-in page and status 200: that is reported with the
 fix, not handed to the log reader.
+
+Each download has a total deadline (not only a per-read timeout: a server sending one
+byte a second never trips that) and can be stopped by the app at any chunk; both end
+with a sentence saying how much arrived.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +33,7 @@ from .settings import origin_of
 
 SUPPORTED_SUFFIXES = (".zip", ".log", ".lo_", ".txt")
 MAX_REDIRECTS = 3
-_CHUNK = 1 << 16
+_HEAD = 64  # bytes enough to tell an HTML page from a zip or a log
 _HTML_START = re.compile(rb"^\s*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 FILES_READ_FIX = (
     "Slack sent a sign-in page instead of the file: the app's token cannot read files. "
@@ -38,16 +45,30 @@ class DownloadRefused(InputError):
     """The file cannot or must not be fetched; the message says why and what to do."""
 
 
+class DownloadStopped(Exception):
+    """The app is stopping: the download was abandoned (not the user's fault)."""
+
+
+def _unstoppable() -> threading.Event:
+    return threading.Event()
+
+
 @dataclass(frozen=True)
 class Downloader:
     token: str
     allowed_origins: Sequence[str]
     max_bytes: int
-    timeout: float = 60.0
+    timeout: float = 60.0  # the longest wait for any one read
+    deadline_seconds: float = 300.0  # the whole download, redirects included
 
-    def fetch(self, file: dict, folder: Path) -> Path:
-        """Download one Slack file object into `folder`; returns the local path."""
+    def fetch(self, file: dict, folder: Path, *, cancelled: threading.Event | None = None) -> Path:
+        """Download one Slack file object into `folder`; returns the local path.
+
+        Raises DownloadRefused (with what to do) for any problem, DownloadStopped when
+        `cancelled` is set."""
         name = display_name(file)
+        deadline = time.monotonic() + self.deadline_seconds
+        cancelled = cancelled or _unstoppable()
         size = file.get("size")
         if isinstance(size, int) and size > self.max_bytes:
             raise DownloadRefused(
@@ -61,17 +82,52 @@ class Downloader:
         target = folder / safe_file_name(name)
         if target.exists():  # two files of the same name in one message
             target = folder / f"{len(list(folder.iterdir()))}-{target.name}"
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
-            for _hop in range(MAX_REDIRECTS + 1):
-                self._check_origin(url, name)
-                headers = {"Authorization": f"Bearer {self.token}"}
-                with http.stream("GET", url, headers=headers) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    self._save(response, name, target)
-                    return target
+        progress = _Received()
+        try:
+            with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
+                for _hop in range(MAX_REDIRECTS + 1):
+                    self._check_origin(url, name)
+                    headers = {"Authorization": f"Bearer {self.token}"}
+                    left = max(0.1, min(self.timeout, deadline - time.monotonic()))
+                    with http.stream("GET", url, headers=headers, timeout=left) as response:
+                        if response.is_redirect and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        self._save(response, name, target, deadline, cancelled, progress)
+                        return target
+        except httpx.TimeoutException:
+            if time.monotonic() >= deadline:
+                raise self._too_slow(name, progress.bytes) from None
+            raise DownloadRefused(
+                f"Slack stopped sending {name} after {human_size(progress.bytes)} (nothing "
+                f"arrived for {self.timeout:.0f} s); upload it again."
+            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as problem:
+            raise DownloadRefused(
+                f"The download of {name} was cut off after {human_size(progress.bytes)} "
+                f"({_first_line(problem)}); upload it again."
+            ) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as problem:
+            raise DownloadRefused(
+                f"I could not connect to Slack to download {name} ({_first_line(problem)}); "
+                "try again in a few minutes."
+            ) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as problem:
+            raise DownloadRefused(
+                f"Slack's link to {name} is not a URL I can download ({_first_line(problem)})."
+            ) from None
+        except httpx.HTTPError as problem:
+            raise DownloadRefused(
+                f"The download of {name} failed ({_first_line(problem)}); upload it again."
+            ) from None
         raise DownloadRefused(f"Slack redirected the download of {name} too many times.")
+
+    def _too_slow(self, name: str, received: int) -> DownloadRefused:
+        return DownloadRefused(
+            f"The download of {name} took longer than {self.deadline_seconds:.0f} s, the most "
+            f"this app waits; {human_size(received)} had arrived and nothing of it was read. "
+            "Try a smaller upload (only C:\\Windows\\CCM\\Logs, zipped), or again later."
+        )
 
     def _check_origin(self, url: str, name: str) -> None:
         origin = origin_of(url)
@@ -83,7 +139,15 @@ class Downloader:
                 "SCCM_BOT_FILE_ORIGINS)."
             )
 
-    def _save(self, response: httpx.Response, name: str, target: Path) -> None:
+    def _save(
+        self,
+        response: httpx.Response,
+        name: str,
+        target: Path,
+        deadline: float,
+        cancelled: threading.Event,
+        progress: _Received,
+    ) -> None:
         if response.status_code != 200:
             raise DownloadRefused(
                 f"Slack answered {response.status_code} when the app asked for {name}; "
@@ -92,17 +156,37 @@ class Downloader:
         if "text/html" in response.headers.get("content-type", "").lower():
             raise DownloadRefused(FILES_READ_FIX)
         written = 0
+        head = b""  # the first bytes, to recognise a sign-in page however they trickle in
         with target.open("wb") as out:
-            for chunk in response.iter_bytes(_CHUNK):
-                if written == 0 and _HTML_START.match(chunk):
-                    raise DownloadRefused(FILES_READ_FIX)
+            # Chunks as they arrive (no chunk size: httpx would hold them back until one
+            # is full), so the deadline and a stop request are seen at every read.
+            for chunk in response.iter_bytes():
+                if len(head) < _HEAD:
+                    head += chunk[: _HEAD - len(head)]
+                    if _HTML_START.match(head):
+                        raise DownloadRefused(FILES_READ_FIX)
                 written += len(chunk)
+                progress.bytes = written
+                if cancelled.is_set():
+                    raise DownloadStopped(name)
+                if time.monotonic() >= deadline:
+                    raise self._too_slow(name, written)
                 if written > self.max_bytes:
                     raise DownloadRefused(
                         f"{name} is larger than {human_size(self.max_bytes)}, the most this "
                         "app reads; zip only C:\\Windows\\CCM\\Logs and send that."
                     )
                 out.write(chunk)
+
+
+@dataclass
+class _Received:
+    bytes: int = 0
+
+
+def _first_line(problem: Exception) -> str:
+    text = str(problem).strip().splitlines()
+    return text[0] if text else type(problem).__name__
 
 
 def with_download_links(client: WebClient, file: dict) -> dict:
@@ -126,7 +210,20 @@ def is_supported(file: dict) -> bool:
 
 
 def display_name(file: dict) -> str:
-    return str(file.get("name") or file.get("title") or file.get("id") or "the file")
+    """The file's name as answers show it: control and bidirectional characters neutralised."""
+    return neutralised(str(file.get("name") or file.get("title") or file.get("id") or "the file"))
+
+
+def neutralised(text: str, *, keep: str = "") -> str:
+    """`text` with control and format characters (Unicode Cc and Cf: line breaks, the
+    bidirectional overrides that make `exe.zip` read as `piz.exe`, zero-width marks)
+    shown as U+FFFD, except those in `keep`."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if ch not in keep and unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in text
+    )
 
 
 def safe_file_name(name: str) -> str:

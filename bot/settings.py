@@ -26,7 +26,9 @@ _WHAT = {
     "sccm_bot_max_upload_mb": "a whole number of megabytes",
     "sccm_bot_workers": "a whole number of analyses that may run at once",
     "sccm_bot_max_queued": "a whole number of analyses that may wait for a worker",
-    "sccm_bot_feedback_db": "a path for the SQLite feedback file",
+    "sccm_bot_feedback_db": "a path for the SQLite file of feedback and accepted uploads",
+    "sccm_bot_download_timeout_seconds": "whole seconds one download may take, 5 to 3600",
+    "sccm_bot_analysis_timeout_seconds": "whole seconds one analysis may take, 5 to 3600",
     "sccm_bot_stop_seconds": "a whole number of seconds analyses may take to finish on SIGTERM",
     "sccm_bot_http_threads": "a whole number of threads answering HTTP requests",
     "sccm_bot_max_request_kb": "a whole number of kilobytes",
@@ -64,11 +66,33 @@ class Settings(BaseSettings):
     sccm_bot_workers: int = Field(default=4, ge=1, le=64)
     sccm_bot_max_queued: int = Field(default=100, ge=0, le=10_000)
     sccm_bot_feedback_db: Path = Path("sccm-feedback.sqlite3")
+    # A whole download (a trickling server is abandoned, not only a silent one) and a
+    # whole analysis; past either the user is told what was read and what to send.
+    sccm_bot_download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
+    sccm_bot_analysis_timeout_seconds: int = Field(default=120, ge=5, le=3600)
     # `docker stop` waits 10 s before SIGKILL: finish (or hand back) analyses before that.
     sccm_bot_stop_seconds: int = Field(default=8, ge=0, le=3600)
     sccm_bot_http_threads: int = Field(default=16, ge=1, le=256)
     # Slack's requests are a few KB (a modal submission with its view, tens of KB).
     sccm_bot_max_request_kb: int = Field(default=1024, ge=16, le=65536)
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _one_clean_word(cls, value):
+        """Surrounding whitespace (a secret file's final newline) is dropped; anything else
+        that cannot travel in an HTTP header is refused without echoing the secret (a
+        token with a line break was printed in the error of the failed request)."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if any(not ("!" <= ch <= "~") for ch in value):
+            raise ValueError(
+                "contains a space, a line break or another character a token never has; "
+                "copy it again from the app's settings"
+            )
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod

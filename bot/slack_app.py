@@ -6,7 +6,6 @@ The listeners live in `handlers/`; they get the app's shared pieces through `Ser
 from __future__ import annotations
 
 import logging
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,8 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from .downloads import Downloader
-from .feedback import FeedbackStore
 from .settings import Settings, SettingsError
+from .store import SqliteStore, Store, StoreError
 from .work import SeenRecently, WorkPool
 
 log = logging.getLogger(__name__)
@@ -49,8 +48,9 @@ class Services:
     settings: Settings
     pool: WorkPool
     seen: SeenRecently
-    feedback: FeedbackStore
+    store: Store
     downloader: Downloader
+    work_prefix: str  # folder names of this store's downloads, under the temporary folder
 
 
 @dataclass
@@ -59,9 +59,11 @@ class SlackApp:
     services: Services
 
     def close(self, deadline: float | None = None) -> int:
-        """Stop taking work; let running analyses finish so they remove their files, for
-        up to `deadline` seconds; those still running then tell their users they were
-        stopped. Returns how many were still running."""
+        """Stop taking work; let running analyses finish for up to `deadline` seconds
+        (None: as long as they take), then stop the rest within about a second and tell
+        their users (see `WorkPool.shutdown` and `WorkPool.cancel_all`). Unfinished
+        uploads stay recorded and are read again at the next start. Returns how many
+        jobs were still running at the end."""
         return self.services.pool.shutdown(wait=True, deadline=deadline)
 
 
@@ -79,21 +81,23 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def _open_feedback(settings: Settings) -> FeedbackStore:
+def open_store(settings: Settings) -> Store:
+    """The store, proved readable and writable, or a SettingsError naming the file."""
     path = settings.sccm_bot_feedback_db
     try:
-        return FeedbackStore(path)
-    except (OSError, sqlite3.Error) as problem:
-        raise SettingsError(f"SCCM_BOT_FEEDBACK_DB {path} cannot be opened ({problem})") from None
+        return SqliteStore(path)
+    except StoreError as problem:
+        raise SettingsError(f"SCCM_BOT_FEEDBACK_DB {path}: {problem}") from None
 
 
 def build_app(settings: Settings) -> SlackApp:
-    """The Bolt app with every listener registered. Raises SettingsError when the feedback
-    file cannot be opened; then calls auth.test once (Bolt checks the token), so a revoked
-    token fails with slack_bolt.error.BoltError."""
+    """The Bolt app with every listener registered, and the uploads a crash cut off
+    resumed. Raises SettingsError when the store cannot be opened; then calls auth.test
+    once (Bolt checks the token), so a revoked token fails with slack_bolt.error.BoltError."""
     from handlers import commands, feedback, modal, shortcuts, uploads
+    from handlers.uploads import resume_unfinished, work_folder_prefix
 
-    feedback_store = _open_feedback(settings)  # local first: nothing connects on a bad path
+    store = open_store(settings)  # local first: nothing connects on a bad path
     signing_secret = settings.slack_signing_secret
     bolt = App(
         client=web_client(settings),  # Bolt takes the token from it
@@ -104,13 +108,16 @@ def build_app(settings: Settings) -> SlackApp:
         settings=settings,
         pool=WorkPool(settings.sccm_bot_workers, settings.sccm_bot_max_queued),
         seen=SeenRecently(),
-        feedback=feedback_store,
+        store=store,
         downloader=Downloader(
             token=settings.slack_bot_token.get_secret_value(),
             allowed_origins=settings.sccm_bot_file_origins,
             max_bytes=settings.max_upload_bytes,
+            deadline_seconds=settings.sccm_bot_download_timeout_seconds,
         ),
+        work_prefix=work_folder_prefix(store.identity),
     )
     for module in (commands, modal, uploads, shortcuts, feedback):
         module.register(bolt, services)
+    resume_unfinished(services, bolt.client)
     return SlackApp(bolt, services)

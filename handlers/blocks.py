@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.downloads import neutralised
 from knowledge.kb import kb
 from knowledge.models import STAGE_IDS, Diagnosis, ErrorInfo
 
@@ -69,7 +70,9 @@ class Message:
 
 
 def escape(text: str) -> str:
-    """Slack's own escaping: only &, < and >."""
+    """Slack's own escaping (only &, < and >), with control and bidirectional characters
+    neutralised (line breaks and tabs kept)."""
+    text = neutralised(text, keep="\n\t")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -1,13 +1,27 @@
 """Upload-and-triage: a log file shared where the app is becomes a diagnosis in its thread.
 
 The same flow serves the "Triage logs" shortcut and the upload form of `/sccm diagnose`:
-post "reading ..." at once, queue the analysis on the app's worker pool, edit that message
-as files are read (at most every ~2 s), and end with the diagnosis in it. The download
-lives in a temporary folder that is removed whatever happens.
+record the upload in the store, post "reading ..." at once, queue the analysis on the
+app's worker pool, edit that message as files are read (at most every ~2 s), and end with
+the diagnosis in it.
+
+Nothing is lost on the way:
+* the record is written before the user sees "reading ...", so after a crash the next
+  start reads the upload again (`resume_unfinished`) or tells its user what happened;
+* the download and the analysis each have a deadline, and the app's stop request ends
+  both; the user is told what was read and what to do;
+* an answer that cannot replace the progress message is posted as a new message in the
+  thread, and if even that fails the user is told privately why;
+* the same file shared in another conversation is answered there from the stored
+  answer, without a second analysis.
+
+The download lives in a folder of its own (named after the record) that is removed
+whatever happens, and at the next start if the app was killed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -22,7 +36,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.downloads import display_name, human_size, is_supported, with_download_links
+from bot.analysis import AnalysisCrashed, AnalysisStopped, analyse_in_child
+from bot.downloads import (
+    DownloadStopped,
+    display_name,
+    human_size,
+    is_supported,
+    with_download_links,
+)
+from bot.store import StoreError, WorkRecord
 from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
@@ -35,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 2.0  # seconds between edits of the progress message (chat.update is Tier 3)
+MAX_ATTEMPTS = 2  # starts of one upload's analysis; past that a crash loop is likely
+WORK_FOLDER_PREFIX = "sccm-work-"
 
 TellUser = Callable[[str], None]  # a private note to the person who asked
 
@@ -59,23 +83,82 @@ def label(files: list[dict]) -> str:
     return f"{len(files)} files{size}"
 
 
+def file_key(files: list[dict]) -> str:
+    """The same files, wherever they are shared."""
+    return "files:" + ",".join(sorted(str(f.get("id") or display_name(f)) for f in files))
+
+
+def work_folder_prefix(store_identity: str) -> str:
+    """Folder names of one store's work: a restart cleans its own, never another app's."""
+    return WORK_FOLDER_PREFIX + hashlib.sha256(store_identity.encode()).hexdigest()[:10] + "-"
+
+
+def work_folder(services: Services, work: WorkRecord) -> Path:
+    return Path(tempfile.gettempdir()) / f"{services.work_prefix}{work.id}"
+
+
+def _stopping_notice(what: str) -> Message:
+    return notice(
+        f"The app was stopped (a restart or an update) while reading {what}. I will read "
+        "it again when it is back; if no answer comes here within a few minutes, upload it "
+        "again."
+    )
+
+
+def _store_trouble(what: str, problem: StoreError) -> str:
+    return (
+        f"I cannot take {what} right now: the app's store fails ({problem}). Tell the "
+        "app's admin; nothing was analysed."
+    )
+
+
 def start_triage(
     services: Services, client: WebClient, triage: Triage, tell_user: TellUser
 ) -> None:
-    """Post the progress message and queue the analysis; problems go privately to the user."""
-    key = "files:" + ",".join(sorted(str(f.get("id") or display_name(f)) for f in triage.files))
-    if not services.seen.first_time(key):
-        tell_user(f"I already analysed {label(triage.files)} in the last hour; see that reply.")
+    """Record the upload, post the progress message and queue the analysis; problems go
+    privately to the user."""
+    key = file_key(triage.files)
+    what = label(triage.files)
+    place = f"{key}@{triage.channel}"  # a re-share in the same channel: see that reply
+    if not services.seen.first_time(place):
+        tell_user(f"I already analysed {what} in this channel in the last hour; see that reply.")
+        return
+    try:
+        cached = services.store.answer_for(key)
+        leader = None if cached else services.store.active_for(key)
+        work = WorkRecord(
+            triage.channel,
+            triage.thread_ts,
+            triage.user,
+            triage.files,
+            key,
+            triage.description,
+            state="done" if cached else "waiting" if leader else "queued",
+            answer=cached.answer if cached else None,
+        )
+        services.store.add_work(work)  # before the user is told it was accepted
+    except StoreError as problem:
+        services.seen.forget(place)
+        log.error("upload not recorded: %s", problem)
+        tell_user(_store_trouble(what, problem))
+        return
+    if cached is not None and cached.answer is not None:
+        _answer_from_cache(services, client, work, cached.answer, tell_user)
         return
     who = f"<@{triage.user}> sent " if triage.user and triage.thread_ts is None else ""
+    text = f":hourglass_flowing_sand: {who}reading {escape(what)}…"
+    if leader is not None:
+        text = (
+            f":hourglass_flowing_sand: {who}{escape(what)} is being read for another "
+            "conversation; its answer will appear here too…"
+        )
     try:
         posted = client.chat_postMessage(
-            channel=triage.channel,
-            thread_ts=triage.thread_ts,
-            text=f":hourglass_flowing_sand: {who}reading {escape(label(triage.files))}…",
+            channel=triage.channel, thread_ts=triage.thread_ts, text=text
         )
     except SlackApiError as problem:
-        services.seen.forget(key)
+        services.seen.forget(place)
+        _set_state(services, work, state="failed")
         error = problem.response.get("error", "unknown_error")
         log.warning("cannot post in %s: %s", triage.channel, error)
         tell_user(
@@ -83,76 +166,254 @@ def start_triage(
             "again."
         )
         return
-    progress = ProgressMessage(client, triage.channel, posted["ts"], label(triage.files))
+    work.progress_ts = posted["ts"]
+    _set_state(services, work, progress_ts=work.progress_ts)
+    if leader is None:
+        _queue(services, client, work, progress_of(client, work))
+
+
+def _answer_from_cache(
+    services: Services, client: WebClient, work: WorkRecord, answer: dict, tell_user: TellUser
+) -> None:
+    """The same files were answered elsewhere: the stored answer, posted here."""
+    try:
+        client.chat_postMessage(channel=work.channel, thread_ts=work.thread_ts, **answer)
+    except SlackApiError as problem:
+        error = problem.response.get("error", "unknown_error")
+        log.warning("cannot post a stored answer in %s: %s", work.channel, error)
+        tell_user(
+            f"I analysed {label(work.files)} before but cannot post its answer here "
+            f"({error}); invite me with `/invite @sccm`."
+        )
+
+
+def progress_of(client: WebClient, work: WorkRecord) -> ProgressMessage:
+    assert work.progress_ts is not None
+    return ProgressMessage(
+        client,
+        work.channel,
+        work.progress_ts,
+        label(work.files),
+        thread_ts=work.thread_ts,
+        user=work.user_id,
+    )
+
+
+def _set_state(services: Services, work: WorkRecord, **changes) -> None:
+    """Record a step; a failing store is logged, never allowed to swallow an answer."""
+    try:
+        services.store.update_work(work.id, **changes)
+    except StoreError as problem:
+        log.error("work %s not updated (%s): %s", work.id, changes.get("state"), problem)
+
+
+def _queue(services: Services, client: WebClient, work: WorkRecord, progress: ProgressMessage):
+    what = label(work.files)
     try:
         ahead = services.pool.submit(
-            lambda: analyse(services, client, triage, progress),
-            name=f"triage {key}",
-            on_cancel=lambda: progress.finish(
-                notice(f"The app stopped before reading {label(triage.files)}; upload it again.")
-            ),
-            on_stop=lambda: progress.stop(
-                notice(
-                    f"The app was stopped (a restart or an update) while reading "
-                    f"{label(triage.files)}; upload it again."
-                )
-            ),
+            lambda: run_work(services, client, work, progress),
+            name=f"triage {work.file_key} ({work.id})",
+            on_cancel=lambda: progress.finish(_stopping_notice(what)),
+            on_stop=lambda: progress.finish(_stopping_notice(what)),
         )
     except PoolFull:
-        services.seen.forget(key)
-        progress.finish(
-            notice(
-                f"I am busy with {services.pool.workers + services.pool.max_queued} analyses; "
-                f"upload {label(triage.files)} again in a few minutes."
-            )
+        busy = services.pool.workers + services.pool.max_queued
+        complete(
+            services,
+            client,
+            work,
+            progress,
+            notice(f"I am busy with {busy} analyses; upload {what} again in a few minutes."),
+            cacheable=False,
         )
         return
     if ahead is not None:
         progress.queued(ahead)
 
 
-def analyse(services: Services, client: WebClient, triage: Triage, progress: ProgressMessage):
-    """The worker's part: download, diagnose, answer."""
+def run_work(services: Services, client: WebClient, work: WorkRecord, progress: ProgressMessage):
+    """The worker's part: download, diagnose, answer, record."""
     progress.started()
-    progress.finish(_diagnosis_of(services, client, triage, progress))
+    work.attempts += 1
+    _set_state(services, work, state="running", attempts=work.attempts)
+    answer, cacheable = _outcome(services, client, work, progress)
+    if answer is None:  # the app stops: the record stays unfinished for the next start
+        progress.finish(_stopping_notice(label(work.files)))
+        return
+    complete(services, client, work, progress, answer, cacheable=cacheable)
 
 
-def _diagnosis_of(
-    services: Services, client: WebClient, triage: Triage, progress: ProgressMessage
-) -> Message:
-    """The answer to post. The download is removed before it is posted, whatever happened."""
-    folder = Path(tempfile.mkdtemp(prefix="sccm-upload-"))
-    names = [display_name(f) for f in triage.files]
+def complete(
+    services: Services,
+    client: WebClient,
+    work: WorkRecord,
+    progress: ProgressMessage,
+    answer: Message,
+    *,
+    cacheable: bool,
+) -> None:
+    """Deliver the answer, record it, and give it to uploads of the same files waiting in
+    other conversations."""
+    if not progress.finish(answer):
+        return  # its user was told the app stopped; the record stays for the next start
+    stored = answer.as_kwargs() if cacheable else None
+    _set_state(services, work, state="done" if cacheable else "failed", answer=stored)
     try:
+        followers = services.store.waiting_for(work.file_key)
+    except StoreError as problem:
+        log.error("cannot find uploads waiting for %s: %s", work.file_key, problem)
+        return
+    for follower in followers:
+        if follower.progress_ts:
+            progress_of(client, follower).finish(answer)
+        _set_state(services, follower, state="done" if cacheable else "failed", answer=stored)
+
+
+def _outcome(
+    services: Services, client: WebClient, work: WorkRecord, progress: ProgressMessage
+) -> tuple[Message | None, bool]:
+    """The answer to post and whether it may be reused (a diagnosis), or (None, False)
+    when the app stops. The download is removed before it is posted, whatever happened."""
+    folder = work_folder(services, work)
+    names = [display_name(f) for f in work.files]
+    shown = ", ".join(names)
+    stopping = services.pool.stopping
+    settings = services.settings
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
         paths = [
-            services.downloader.fetch(with_download_links(client, file), folder)
-            for file in triage.files
+            services.downloader.fetch(with_download_links(client, file), folder, cancelled=stopping)
+            for file in work.files
         ]
         target = paths[0] if len(paths) == 1 else folder
-        diagnosis = api.diagnose_path(
-            target, description=triage.description, progress=progress.update
+        deadline = time.monotonic() + settings.sccm_bot_analysis_timeout_seconds
+        diagnosis = analyse_in_child(
+            target,
+            description=work.description,
+            scratch=folder,
+            deadline=deadline,
+            cancelled=stopping,
+            progress=progress.update,
         )
-        return diagnosis_message(diagnosis, names)
+        return diagnosis_message(diagnosis, names), True
+    except (DownloadStopped, AnalysisStopped) as stopped:
+        if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
+            limit = settings.sccm_bot_analysis_timeout_seconds
+            return notice(_too_long(shown, limit, stopped.last)), False
+        return None, False
     except InputError as problem:
-        return notice(f"I could not diagnose {', '.join(names)}: {problem.message}")
+        return notice(f"I could not diagnose {shown}: {problem.message}"), False
+    except AnalysisCrashed as problem:
+        log.error("analysis of %s crashed: %s", names, problem)
+        return notice(
+            f"I could not finish reading {shown}: {str(problem).splitlines()[0]}. Try a "
+            "smaller upload (only C:\\Windows\\CCM\\Logs, zipped)."
+        ), False
     except Exception:
         log.exception("analysis of %s failed", names)
-        return notice(f"Something went wrong inside the app while reading {', '.join(names)}.")
+        return notice(f"Something went wrong inside the app while reading {shown}."), False
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class ProgressMessage:
-    """The "reading ..." message: edited while queued and while reading, then answered."""
+def _too_long(shown: str, limit: int, last: api.Progress | None) -> str:
+    if last is None:
+        read = "it had not finished the first log file"
+    else:
+        read = f"it had read {last.files_read} of {last.files_total} log files"
+        if last.current_file and last.files_read < last.files_total:
+            read += f" (the last one read: {last.current_file})"
+        read += "; the rest was not read"
+    return (
+        f"I stopped reading {shown} after {limit} s, the most this app spends on one "
+        f"upload: {read}, so there is no diagnosis. Try a smaller upload (only the logs of "
+        "C:\\Windows\\CCM\\Logs and WindowsUpdate.log, zipped), or run `sccm diagnose` on "
+        "the zip, which has no time limit."
+    )
 
-    def __init__(self, client: WebClient, channel: str, ts: str, what: str):
+
+def resume_unfinished(services: Services, client: WebClient) -> int:
+    """At start: remove the folders of dead work, then read again each upload a crash cut
+    off, or tell its user why not. Returns how many were found."""
+    for leftover in Path(tempfile.gettempdir()).glob(services.work_prefix + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        unfinished = services.store.unfinished_work()
+    except StoreError as problem:
+        log.error("cannot read unfinished work: %s", problem)
+        return 0
+    leaders = {w.file_key for w in unfinished if w.state != "waiting"}
+    for work in unfinished:
+        if work.state == "waiting" and work.file_key in leaders:
+            continue  # its leader answers it
+        if work.state == "waiting":
+            leaders.add(work.file_key)
+        _resume(services, client, work)
+    if unfinished:
+        log.info("found %d upload(s) cut off by the last stop", len(unfinished))
+    return len(unfinished)
+
+
+def _resume(services: Services, client: WebClient, work: WorkRecord) -> None:
+    what = label(work.files)
+    if work.progress_ts is None:  # killed between recording and posting
+        try:
+            posted = client.chat_postMessage(
+                channel=work.channel,
+                thread_ts=work.thread_ts,
+                text=f":hourglass_flowing_sand: reading {escape(what)}…",
+            )
+        except SlackApiError as problem:
+            log.warning("cannot resume %s in %s: %s", work.id, work.channel, problem.response)
+            _set_state(services, work, state="failed")
+            return
+        work.progress_ts = posted["ts"]
+        _set_state(services, work, progress_ts=work.progress_ts)
+    progress = progress_of(client, work)
+    if work.attempts >= MAX_ATTEMPTS:
+        complete(
+            services,
+            client,
+            work,
+            progress,
+            notice(
+                f"The app stopped {work.attempts} times while reading {what} (it may be too "
+                "large or too unusual to read here), so I gave up on it. Try a smaller upload "
+                "(only C:\\Windows\\CCM\\Logs, zipped), or run `sccm diagnose` on the zip."
+            ),
+            cacheable=False,
+        )
+        return
+    progress.note(f"⏳ The app restarted before {what} was answered; reading it again…")
+    _queue(services, client, work, progress)
+
+
+class ProgressMessage:
+    """The "reading ..." message: edited while queued and while reading, then answered.
+
+    The answer is delivered once (the first `finish` wins), and always somewhere: by
+    editing this message, else as a new message in the thread, else privately to the
+    user with the reason."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        ts: str,
+        what: str,
+        *,
+        thread_ts: str | None = None,
+        user: str | None = None,
+    ):
         self.client = client
         self.channel = channel
         self.ts = ts
         self.what = what
+        self.thread_ts = thread_ts or ts
+        self.user = user
         self._lock = threading.Lock()
         self._started = False
-        self._stopped = False  # told the user the app stopped: the message stays so
+        self._finished = False
         self._last_edit = 0.0
 
     def queued(self, ahead: int) -> None:
@@ -161,18 +422,23 @@ class ProgressMessage:
         else:
             line = "queued: yours is next"
         with self._lock:
-            if not self._started:  # the worker may already have picked it up
+            if not self._started and not self._finished:  # a worker may have it already
                 self._edit(notice(f"⏳ {line} ({self.what})."))
 
     def started(self) -> None:
         with self._lock:
             self._started = True
 
+    def note(self, text: str) -> None:
+        with self._lock:
+            if not self._finished:
+                self._edit(notice(text))
+
     def update(self, step: api.Progress) -> None:
         """Progress callback of the core; throttled to one edit per PROGRESS_INTERVAL."""
         now = time.monotonic()
         with self._lock:
-            if now - self._last_edit < PROGRESS_INTERVAL:
+            if self._finished or now - self._last_edit < PROGRESS_INTERVAL:
                 return
             self._last_edit = now
             text = f"⏳ reading {self.what}: {step.files_read} of {step.files_total} files read"
@@ -180,22 +446,57 @@ class ProgressMessage:
                 text += f"; first trouble seen at stage {step.stage_found}"
             self._edit(notice(text + "…"))
 
-    def finish(self, message: Message) -> None:
+    def finish(self, message: Message) -> bool:
+        """Deliver the answer; False when it had been delivered already."""
         with self._lock:
-            self._edit(message)
+            if self._finished:
+                return False
+            self._finished = True
+        self._deliver(message)
+        return True
 
-    def stop(self, message: Message) -> None:
-        """The app is ending under a running analysis: say so, and edit no more."""
-        with self._lock:
-            self._edit(message)
-            self._stopped = True
-
-    def _edit(self, message: Message) -> None:
-        if self._stopped:
-            return
+    def _deliver(self, message: Message) -> None:
         try:
             self.client.chat_update(channel=self.channel, ts=self.ts, **message.as_kwargs())
-        except SlackApiError as problem:  # message deleted, channel archived: nothing to do
+            return
+        except SlackApiError as problem:  # after the client's own retries
+            edit_error = problem.response.get("error", "unknown_error")
+        log.warning(
+            "cannot edit %s in %s (%s): posting the answer anew", self.ts, self.channel, edit_error
+        )
+        try:
+            self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, **message.as_kwargs()
+            )
+            return
+        except SlackApiError as problem:
+            post_error = problem.response.get("error", "unknown_error")
+        log.error(
+            "answer for %s in %s not delivered: edit %s, post %s",
+            self.what,
+            self.channel,
+            edit_error,
+            post_error,
+        )
+        if not self.user:
+            return
+        try:
+            self.client.chat_postEphemeral(
+                channel=self.channel,
+                user=self.user,
+                text=f"I finished reading {self.what} but Slack refused both to update my "
+                f"message ({edit_error}) and to post the answer ({post_error}). Check that I "
+                "am still in this channel (`/invite @sccm`) and share the file again.",
+            )
+        except SlackApiError as problem:
+            log.error(
+                "cannot tell %s either: %s", self.user, problem.response.get("error", "unknown")
+            )
+
+    def _edit(self, message: Message) -> None:
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.ts, **message.as_kwargs())
+        except SlackApiError as problem:  # a progress note only: the answer has fallbacks
             log.warning("cannot edit %s in %s: %s", self.ts, self.channel, problem.response)
 
 

@@ -7,6 +7,7 @@ downloads and response_url posts land in `FakeSlack`, which records them.
 from __future__ import annotations
 
 import json
+import multiprocessing.util
 import tempfile
 import threading
 import time
@@ -40,6 +41,8 @@ SETTINGS_VARIABLES = (
     "SCCM_BOT_WORKERS",
     "SCCM_BOT_MAX_QUEUED",
     "SCCM_BOT_FEEDBACK_DB",
+    "SCCM_BOT_DOWNLOAD_TIMEOUT_SECONDS",
+    "SCCM_BOT_ANALYSIS_TIMEOUT_SECONDS",
     "SCCM_BOT_STOP_SECONDS",
     "SCCM_BOT_HTTP_THREADS",
     "SCCM_BOT_MAX_REQUEST_KB",
@@ -140,6 +143,7 @@ def running_app(
     clean_env.setenv("SCCM_BOT_FILE_ORIGINS", fake_slack.origin)
     clean_env.setenv("SCCM_BOT_FEEDBACK_DB", str(feedback_db))
     clean_env.setenv("SCCM_BOT_WORKERS", "3")
+    multiprocessing.util.get_temp_dir()  # the analysis server's socket: not in scratch
     clean_env.setattr(tempfile, "tempdir", str(scratch))  # where downloads land
     settings, mode = load_settings(None)
     assert mode == "http"

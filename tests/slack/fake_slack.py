@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 T = TypeVar("T")
 
@@ -38,6 +38,8 @@ class ServedFile:
     content_type: str = "application/octet-stream"
     status: int = 200
     location: str | None = None  # a redirect target instead of the data
+    drip: float | None = None  # seconds between single bytes: a crawling server
+    cut_after: int | None = None  # bytes sent before the connection is dropped
     trickle_seconds: float = 0.0  # send the data in pieces spread over this long
 
 
@@ -112,12 +114,16 @@ class FakeSlack:
         status: int = 200,
         size: int | None = None,
         location: str | None = None,
+        drip: float | None = None,
+        cut_after: int | None = None,
         trickle_seconds: float = 0.0,
     ) -> dict:
         """Serve `data` and return the Slack file object an event would carry."""
         file_id = f"F{next(self._ids):08d}"
-        path = f"/files/{file_id}/{name}"
-        self.files[path] = ServedFile(data, content_type, status, location, trickle_seconds)
+        path = f"/files/{file_id}/{quote(name)}"  # Slack's links are percent-encoded
+        self.files[path] = ServedFile(
+            data, content_type, status, location, drip, cut_after, trickle_seconds
+        )
         info = {
             "id": file_id,
             "name": name,
@@ -228,10 +234,32 @@ class FakeSlack:
             _reply(request, 404, b"not found", "text/plain")
         elif served.location:
             _reply(request, 302, b"", "text/plain", {"Location": served.location})
+        elif served.drip is not None or served.cut_after is not None:
+            _drip(request, served)
         elif served.trickle_seconds:
             _trickle(request, served)
         else:
             _reply(request, served.status, served.data, served.content_type)
+
+
+def _drip(request: BaseHTTPRequestHandler, served: ServedFile) -> None:
+    """The whole length promised, then bytes one by one (drip) or only some (cut)."""
+    request.send_response(200)
+    request.send_header("Content-Type", served.content_type)
+    request.send_header("Content-Length", str(len(served.data)))
+    request.end_headers()
+    try:
+        if served.cut_after is not None:
+            request.wfile.write(served.data[: served.cut_after])
+            request.wfile.flush()
+            request.close_connection = True
+            return
+        for index in range(len(served.data)):
+            request.wfile.write(served.data[index : index + 1])
+            request.wfile.flush()
+            time.sleep(served.drip or 0)
+    except OSError:  # the app hung up: what a crawling server sees
+        request.close_connection = True
 
 
 def _reply(request, status: int, body: bytes, content_type: str, headers: dict | None = None):

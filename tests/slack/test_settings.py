@@ -36,6 +36,16 @@ def run_serve(monkeypatch, capsys, env: dict, mode=None) -> tuple[int, list[str]
         ({**GOOD, "SCCM_BOT_FILE_ORIGINS": "files.slack.com"}, "http", "SCCM_BOT_FILE_ORIGINS"),
         ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "http", "SLACK_API_URL is malformed"),
         ({**GOOD, "SCCM_BOT_WORKERS": "-1"}, "http", "SCCM_BOT_WORKERS is malformed"),
+        (
+            {**GOOD, "SCCM_BOT_DOWNLOAD_TIMEOUT_SECONDS": "soon"},
+            "http",
+            "SCCM_BOT_DOWNLOAD_TIMEOUT_SECONDS is malformed",
+        ),
+        (
+            {**GOOD, "SCCM_BOT_ANALYSIS_TIMEOUT_SECONDS": "0"},
+            "http",
+            "SCCM_BOT_ANALYSIS_TIMEOUT_SECONDS is malformed",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2_before_connecting(
@@ -98,3 +108,31 @@ def test_an_unusable_feedback_file_stops_before_connecting(
     assert status == 2
     assert len(lines) == 1 and lines[0].startswith("error: SCCM_BOT_FEEDBACK_DB")
     assert fake_slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-1-2-topsecretpart\nX-Injected: 1"),
+        ("SLACK_BOT_TOKEN", "xoxb-1-2-top secretpart"),
+        ("SLACK_SIGNING_SECRET", "topsecretpart\x07"),
+    ],
+)
+def test_a_secret_with_a_line_break_is_refused_without_being_printed(
+    clean_env, capsys, fake_slack: FakeSlack, tmp_path, name, value
+):
+    env = {**GOOD, "SLACK_API_URL": fake_slack.api_url, name: value}
+    env["SCCM_BOT_FEEDBACK_DB"] = str(tmp_path / "bot.sqlite3")
+    status, lines = run_serve(clean_env, capsys, env, "http")
+    assert status == 2 and len(lines) == 1
+    assert f"{name} is malformed" in lines[0] and "line break" in lines[0]
+    assert "secretpart" not in "\n".join(lines)
+    assert fake_slack.calls == []
+
+
+def test_a_secret_files_final_newline_is_dropped(clean_env):
+    for name, value in GOOD.items():
+        clean_env.setenv(name, value + "\r\n")
+    settings, _ = load_settings("http")
+    assert settings.slack_bot_token.get_secret_value() == GOOD["SLACK_BOT_TOKEN"]
+    assert settings.slack_signing_secret.get_secret_value() == GOOD["SLACK_SIGNING_SECRET"]

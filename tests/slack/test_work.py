@@ -80,3 +80,26 @@ def test_the_memory_is_bounded():
         assert seen.first_time(key)
     assert seen.first_time("a"), "the oldest key was dropped"
     assert not seen.first_time("d")
+
+
+def test_cancel_all_stops_running_jobs_tells_waiting_and_stuck_ones_and_returns_in_time():
+    pool = WorkPool(workers=2, max_queued=2)
+    told: list[str] = []
+    stuck = threading.Event()
+
+    def cooperative():
+        pool.stopping.wait(10)  # what downloads and analyses do at every chunk and poll
+        told.append("cooperative stopped")
+
+    pool.submit(cooperative, name="cooperative")
+    pool.submit(lambda: stuck.wait(10), name="stuck", on_stop=lambda: told.append("stuck told"))
+    pool.submit(lambda: told.append("ran"), name="waiting", on_cancel=lambda: told.append("told"))
+    started = time.monotonic()
+    try:
+        assert pool.cancel_all(grace=0.5) == 1, "one job ignored the request"
+        assert time.monotonic() - started < 2
+        assert sorted(told) == ["cooperative stopped", "stuck told", "told"]
+        with pytest.raises(PoolFull):
+            pool.submit(lambda: None, name="late")
+    finally:
+        stuck.set()
