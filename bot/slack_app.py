@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from .answers import AnswerCache
 from .downloads import Downloader
 from .feedback import FeedbackStore
 from .settings import Settings, SettingsError
@@ -51,6 +52,7 @@ class Services:
     seen: SeenRecently
     feedback: FeedbackStore
     downloader: Downloader
+    answers: AnswerCache = field(default_factory=AnswerCache)  # behind "Show everything"
 
 
 @dataclass
@@ -89,7 +91,7 @@ def build_app(settings: Settings) -> SlackApp:
     """The Bolt app with every listener registered. Raises SettingsError when the feedback
     file cannot be opened; then calls auth.test once (Bolt checks the token), so a revoked
     token fails with slack_bolt.error.BoltError."""
-    from handlers import commands, feedback, modal, shortcuts, uploads
+    from handlers import commands, feedback, full_answer, modal, shortcuts, uploads
 
     feedback_store = _open_feedback(settings)  # local first: nothing connects on a bad path
     signing_secret = settings.slack_signing_secret
@@ -109,6 +111,6 @@ def build_app(settings: Settings) -> SlackApp:
             max_bytes=settings.max_upload_bytes,
         ),
     )
-    for module in (commands, modal, uploads, shortcuts, feedback):
+    for module in (commands, modal, uploads, shortcuts, feedback, full_answer):
         module.register(bolt, services)
     return SlackApp(bolt, services)

@@ -27,7 +27,7 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
-from .blocks import Message, diagnosis_message, escape, notice
+from .blocks import Message, diagnosis_message, escape, notice, ready_notice
 
 if TYPE_CHECKING:
     from bot.slack_app import Services
@@ -106,9 +106,25 @@ def start_triage(
 
 
 def analyse(services: Services, client: WebClient, triage: Triage, progress: ProgressMessage):
-    """The worker's part: download, diagnose, answer."""
+    """The worker's part: download, diagnose, answer. An answer that waited in the queue
+    also gets a new message that mentions the asker: an edit notifies nobody."""
     progress.started()
-    progress.finish(_diagnosis_of(services, client, triage, progress))
+    answer = _diagnosis_of(services, client, triage, progress)
+    progress.finish(answer)
+    if progress.was_queued and triage.user:
+        _tell_ready(client, triage, progress, answer)
+
+
+def _tell_ready(
+    client: WebClient, triage: Triage, progress: ProgressMessage, answer: Message
+) -> None:
+    text = ready_notice(triage.user or "", label(triage.files), answer)
+    try:
+        client.chat_postMessage(
+            channel=triage.channel, thread_ts=triage.thread_ts or progress.ts, text=text
+        )
+    except SlackApiError as problem:
+        log.warning("cannot tell %s the answer is ready: %s", triage.user, problem.response)
 
 
 def _diagnosis_of(
@@ -126,7 +142,7 @@ def _diagnosis_of(
         diagnosis = api.diagnose_path(
             target, description=triage.description, progress=progress.update
         )
-        return diagnosis_message(diagnosis, names)
+        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names))
     except InputError as problem:
         return notice(f"I could not diagnose {', '.join(names)}: {problem.message}")
     except Exception:
@@ -147,6 +163,7 @@ class ProgressMessage:
         self._lock = threading.Lock()
         self._started = False
         self._last_edit = 0.0
+        self.was_queued = False  # it waited behind others: say so when the answer is in
 
     def queued(self, ahead: int) -> None:
         if ahead:
@@ -155,6 +172,7 @@ class ProgressMessage:
             line = "queued: yours is next"
         with self._lock:
             if not self._started:  # the worker may already have picked it up
+                self.was_queued = True
                 self._edit(notice(f"⏳ {line} ({self.what})."))
 
     def started(self) -> None:
