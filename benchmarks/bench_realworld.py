@@ -168,11 +168,11 @@ class Outcome(BaseModel):
             return "wrong stage"
         if self.formats and all(f.endswith("=text") for f in self.formats):
             if self.codes:
-                return "format not recognised (read as text), codes known"
-            return "format not recognised (read as text), no code found"
+                return "read as text: codes found, no failure named from them"
+            return "read as text: no error code taken from the lines"
         if self.codes:
-            return "codes known but no failure named"
-        return "format read, no signature or code"
+            return "format read: codes found, no failure named from them"
+        return "format read: no signature and no code matched"
 
 
 def run_case(case: Case, folder: Path) -> Outcome:
