@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -38,14 +39,15 @@ settings (environment; the README's "Settings" lists them all):
 EPILOG = """\
 examples:
   sccm diagnose logs.zip                  a zip of C:\\Windows\\CCM\\Logs, a folder, or one log
+  sccm diagnose logs.zip --full           everything: all evidence, codes, sources, alternatives
   sccm diagnose logs.zip --json           the same, as one JSON object
   sccm diagnose --symptom "updates stuck downloading at 0%"
   sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
   sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
   sccm logs logs.zip                      what was read and what was skipped
   sccm stages                             the ten stages
-  sccm steps scan                         the procedure for a stage
-  sccm log UpdateDeployment.log           what a client log records (misspellings accepted)
+  sccm steps scan                         the procedure for a stage (`sccm steps`: the choices)
+  sccm log CTM                            what a client log records (CTM = ContentTransferManager)
   sccm script collect > collect-logs.ps1   zip a live client's logs (CCM, WU, CBS, DISM)
   sccm script clear-cache > clear-cache.ps1
   sccm serve --http --port 3000           run the Slack app (see README: settings)
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("path", nargs="?", help=".zip, folder or single log file")
     diagnose.add_argument("--symptom", metavar="TEXT", help="a typed description or error code")
     diagnose.add_argument("--json", action="store_true", help="print one JSON object")
+    diagnose.add_argument(
+        "--full",
+        action="store_true",
+        help="every evidence line, error code, step source and alternative (default: one screen)",
+    )
 
     error = commands.add_parser("error", help="look up an error code in any spelling")
     error.add_argument("code", help="0x80244010, 80244010, -2145107952 or 2149859344")
@@ -95,10 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--json", action="store_true", help="print one JSON object")
 
     commands.add_parser("stages", help="the ten pipeline stages, a line each")
-    steps = commands.add_parser("steps", help="the troubleshooting procedure for a stage")
-    steps.add_argument("stage", help="stage id (e.g. scan) or procedure id")
-    log = commands.add_parser("log", help="what a client log records (misspellings accepted)")
-    log.add_argument("name", help="e.g. WUAHandler.log, UpdateDeployment.log")
+    steps = commands.add_parser(
+        "steps", help="the troubleshooting procedure for a stage (no STAGE: what it accepts)"
+    )
+    steps.add_argument("stage", nargs="?", help="stage id (e.g. scan) or procedure id")
+    log = commands.add_parser(
+        "log", help="what a client log records (short names and misspellings accepted)"
+    )
+    log.add_argument("name", help="e.g. WUAHandler.log, CTM, DTS, CAS, WUAH, UpdateDeployment")
     script = commands.add_parser("script", help="print a helper script")
     script.add_argument(
         "name",
@@ -135,6 +146,17 @@ def _emit(payload, as_json: bool, render) -> None:
         print(render(payload))
 
 
+def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
+    if args.json:
+        _emit(diagnosis, True, None)
+        return
+    hint = None
+    if not args.full:
+        what = shlex.quote(args.path) if args.path else f"--symptom {shlex.quote(args.symptom)}"
+        hint = f"All evidence, codes and sources: sccm diagnose {what} --full"
+    text.print_diagnosis(diagnosis, text.console(), full=args.full, more_hint=hint)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
@@ -143,9 +165,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.symptom is not None and args.path:
             raise InputError("give either a PATH or --symptom TEXT, not both")
         if args.symptom is not None:
-            _emit(api.diagnose_symptom(args.symptom), args.json, text.render_diagnosis)
+            _diagnosis(api.diagnose_symptom(args.symptom), args)
         elif args.path:
-            _emit(api.diagnose_path(args.path), args.json, text.render_diagnosis)
+            _diagnosis(api.diagnose_path(args.path), args)
         else:
             raise InputError(
                 "say what to diagnose: `sccm diagnose logs.zip` or `sccm diagnose --symptom TEXT`"
@@ -157,7 +179,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "stages":
         print(text.render_stages())
     elif args.command == "steps":
-        print(text.render_steps(args.stage))
+        print(text.render_steps(args.stage) if args.stage else text.render_step_choices())
     elif args.command == "log":
         print(text.render_log(args.name))
     elif args.command == "script":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from .answers import AnswerCache
 from .downloads import Downloader
 from .settings import Settings, SettingsError
 from .store import SqliteStore, Store, StoreError
@@ -51,6 +52,7 @@ class Services:
     store: Store
     downloader: Downloader
     work_prefix: str  # folder names of this store's downloads, under the temporary folder
+    answers: AnswerCache = field(default_factory=AnswerCache)  # behind "Show everything"
 
 
 @dataclass
@@ -94,7 +96,7 @@ def build_app(settings: Settings) -> SlackApp:
     """The Bolt app with every listener registered, and the uploads a crash cut off
     resumed. Raises SettingsError when the store cannot be opened; then calls auth.test
     once (Bolt checks the token), so a revoked token fails with slack_bolt.error.BoltError."""
-    from handlers import commands, feedback, modal, shortcuts, uploads
+    from handlers import commands, feedback, full_answer, modal, shortcuts, uploads
     from handlers.uploads import resume_unfinished, work_folder_prefix
 
     store = open_store(settings)  # local first: nothing connects on a bad path
@@ -117,7 +119,7 @@ def build_app(settings: Settings) -> SlackApp:
         ),
         work_prefix=work_folder_prefix(store.identity),
     )
-    for module in (commands, modal, uploads, shortcuts, feedback):
+    for module in (commands, modal, uploads, shortcuts, feedback, full_answer):
         module.register(bolt, services)
     resume_unfinished(services, bolt.client)
     return SlackApp(bolt, services)

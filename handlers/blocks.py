@@ -26,8 +26,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.downloads import neutralised
+from bot.text import decisive_evidence, short_source, short_time
 from knowledge.kb import kb
-from knowledge.models import STAGE_IDS, Diagnosis, ErrorInfo
+from knowledge.models import STAGE_IDS, Alternative, Diagnosis, ErrorInfo, Evidence
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -35,11 +36,14 @@ MAX_HEADER = 150
 MAX_CONTEXT_TEXT = 2000
 MAX_BUTTON_VALUE = 2000
 MAX_FALLBACK = 1000
-EVIDENCE_LINES = 5
+EVIDENCE_LINES = 3  # the decisive lines of the short answer; the rest under Show everything
 EVIDENCE_TEXT = 300  # characters of one log line shown
 
 FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
+SHOW_EVERYTHING = "show_everything"
+SHORT_STEPS = 3
+SHORT_CODES = 3
 
 LEDGER_MARK = {"ok": "✓", "failed": "✗", "not_reached": "–", "no_evidence": "?"}
 LEDGER_LEGEND = "✓ ok · ✗ failed · – not reached · ? no evidence"
@@ -131,6 +135,12 @@ def _message(text: str, blocks: Sequence[Block]) -> Message:
     return Message(clip(escape(text), MAX_FALLBACK), [block.to_dict() for block in blocks])
 
 
+def ready_notice(user: str, what: str, answer: Message) -> str:
+    """The new message that tells someone who waited in the queue that the answer is in
+    (mrkdwn: the mention notifies them; `answer.text` is already escaped)."""
+    return f"<@{user}> the answer for {escape(what)} is ready above: {clip(answer.text, 300)}"
+
+
 def notice(text: str) -> Message:
     """A one-paragraph message (problems, queue notes, thanks); `text` is plain, not mrkdwn."""
     return _message(text, [_section(escape(text))])
@@ -156,44 +166,119 @@ def _headline(diagnosis: Diagnosis) -> str:
     return ":grey_question: Inconclusive: not enough evidence to name a stage"
 
 
-def _evidence_block(diagnosis: Diagnosis) -> SectionBlock | None:
-    if not diagnosis.evidence:
-        return None
+OUTCOME_MARK = {"failed": "✗ failed", "ok": "✓ ok", "reached": "started", "info": "info"}
+
+
+def _split_long(line: str, limit: int) -> list[str]:
+    """A line longer than `limit` as pieces that each fit, parted at spaces where it can:
+    a long text continues in the next piece instead of being cut."""
+    pieces = []
+    while len(line) > limit:
+        cut = line.rfind(" ", limit // 2, limit)
+        cut = cut if cut > 0 else limit
+        while re.search(r"&[a-z]{0,3}$", line[:cut]):  # never inside &amp; &lt; &gt;
+            cut -= 1
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip(" ")
+    return [*pieces, line] if line else pieces
+
+
+def _continued_sections(title: str, lines: Iterable[str], code: bool = False) -> list[Block]:
+    """`title` and its lines in as many sections as the 3000-character limit needs; each
+    later section says it continues. In a ``` block each section has its own fence."""
+    fence = "```" if code else ""
+    sections: list[Block] = []
+    head = f"*{title}*\n"
+    current: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        body = "\n".join(current)
+        sections.append(SectionBlock(text=MarkdownTextObject(text=f"{head}{fence}{body}{fence}")))
+
+    room = MAX_SECTION - len(f"*{title} (continued)*\n") - 2 * len(fence)
+    for line in lines:
+        for piece in _split_long(line, room):
+            if current and size + 1 + len(piece) > room:
+                flush()
+                head, current, size = f"*{title} (continued)*\n", [], 0
+            current.append(piece)
+            size += len(piece) + (1 if size else 0)
+    if current:
+        flush()
+    return sections
+
+
+def _evidence_lines(items: Sequence[Evidence], *, whole: bool = False) -> list[str]:
+    """Each line keeps its stage and outcome, so a success never reads as the failure."""
     rows = []
-    for item in diagnosis.evidence[:EVIDENCE_LINES]:
+    for item in items:
         where = f"{item.file}:{item.line}" if item.line else (item.file or "?")
+        tag = f"[{item.stage or '?'} {OUTCOME_MARK.get(item.outcome or '', '')}]".replace(" ]", "]")
         repeat = f" ({item.count}x)" if item.count > 1 else ""
-        rows.append(f"{where}  {item.time or 'no time'}{repeat}")
-        rows.append("  " + clip(item.text.strip(), EVIDENCE_TEXT))
-    more = len(diagnosis.evidence) - EVIDENCE_LINES
-    tail = f"\n_and {more} more line(s)_" if more > 0 else ""
-    body = _code("\n".join(rows))
-    budget = MAX_SECTION - len("*Evidence*\n``````") - len(tail)
-    body = clip(body, budget)
-    return _section(f"*Evidence*\n```{body}```{tail}")
+        rows.append(f"{tag} {where}  {short_time(item.time)}{repeat}")
+        shown = item.text.strip()
+        rows.append("  " + (shown if whole else clip(shown, EVIDENCE_TEXT)))
+    return rows
 
 
-def _codes_block(diagnosis: Diagnosis) -> SectionBlock | None:
-    if not diagnosis.error_codes:
-        return None
+def _evidence_blocks(diagnosis: Diagnosis, *, full: bool) -> list[Block]:
+    if not diagnosis.evidence:
+        return []
+    items = diagnosis.evidence if full else decisive_evidence(diagnosis, EVIDENCE_LINES)
+    blocks = _continued_sections(
+        "Evidence", [_code(r) for r in _evidence_lines(items, whole=full)], code=True
+    )
+    more = len(diagnosis.evidence) - len(items)
+    if more > 0:
+        blocks.append(_context(f"_{more} more line(s) under *Show everything*_"))
+    return blocks
+
+
+def _codes_blocks(diagnosis: Diagnosis, *, full: bool) -> list[Block]:
+    refs = diagnosis.error_codes if full else diagnosis.error_codes[:SHORT_CODES]
     lines = []
-    for ref in diagnosis.error_codes[:5]:
+    for ref in refs:
         symbol = f" {escape(ref.symbol)}" if ref.symbol else ""
         count = f" ({ref.count}x)" if ref.count > 1 else ""
         lines.append(
             f"`{escape(ref.code)}`{symbol}{count}: {escape(ref.meaning or 'unknown code')}"
         )
-    return _section("*Error codes*\n" + "\n".join(lines))
+    return _continued_sections("Error codes", lines) if lines else []
 
 
-def _steps_block(diagnosis: Diagnosis) -> SectionBlock | None:
-    if not diagnosis.next_steps:
-        return None
-    lines = [
-        f"{number}. {escape(step.text)}\n      _{escape(step.source)}_"
-        for number, step in enumerate(diagnosis.next_steps, 1)
-    ]
-    return _section("*Next steps*\n" + "\n".join(lines))
+def source_link(source: str) -> str:
+    """A step's source as one short mrkdwn link (or its first words when it has no address)."""
+    label, url = short_source(source)
+    if not url:
+        return f"_{escape(label)}_"
+    host, _, rest = label.partition("/")
+    page = rest.rstrip("/").rsplit("/", 1)[-1]
+    shown = f"{host} › {page}" if page else host
+    return f"<{escape(url)}|{escape(shown).replace('|', '¦')}>"
+
+
+def _steps_blocks(diagnosis: Diagnosis, *, full: bool) -> list[Block]:
+    steps = diagnosis.next_steps if full else diagnosis.next_steps[:SHORT_STEPS]
+    lines = []
+    for number, step in enumerate(steps, 1):
+        lines.append(f"{number}. {escape(step.text)}")
+        if full:
+            lines.append(f"      _{escape(step.source)}_ ({source_link(step.source)})")
+        else:
+            lines.append(f"      {source_link(step.source)}")
+    blocks = _continued_sections("Next steps", lines) if lines else []
+    if not full and len(diagnosis.next_steps) > len(steps):
+        more = len(diagnosis.next_steps) - len(steps)
+        blocks.append(_context(f"_{more} more step(s) under *Show everything*_"))
+    return blocks
+
+
+def other_stages(diagnosis: Diagnosis) -> list[Alternative]:
+    """Alternatives that name another stage: the chosen stage is never offered as its own
+    alternative (the core may list another cause at the same stage; that belongs to the
+    full answer, said as such)."""
+    return [alt for alt in diagnosis.alternatives if alt.stage != diagnosis.stage]
 
 
 def _upload_next_block(diagnosis: Diagnosis) -> SectionBlock | None:
@@ -263,41 +348,135 @@ def _feedback_buttons(value: str) -> ActionsBlock:
     )
 
 
-def diagnosis_message(diagnosis: Diagnosis, upload_names: Sequence[str] = ()) -> Message:
-    """The answer to an upload or a symptom: verdict and stage first, buttons last."""
+def diagnosis_message(
+    diagnosis: Diagnosis,
+    upload_names: Sequence[str] = (),
+    answer_key: str | None = None,
+    symptom: str | None = None,
+) -> Message:
+    """The short answer to an upload or a symptom, in the CLI's order: verdict and cause,
+    the decisive evidence, three next steps with a link each, what to send next; then the
+    buttons. `answer_key` (see bot/answers.py) adds "Show everything"; `symptom`, the text
+    a symptom answer came from, lets that button answer even once the key is forgotten."""
     blocks: list[Block] = [_header(_headline(diagnosis))]
-    lines = [escape(diagnosis.summary)]
+    lines = []
     facts = []
     if diagnosis.cause:
-        facts.append(
-            f"*Cause:* {escape(diagnosis.cause_title or diagnosis.cause)} "
-            f"(`{escape(diagnosis.cause)}`)"
-        )
+        facts.append(f"*Cause:* {escape(diagnosis.cause_title or diagnosis.cause)}")
     if diagnosis.verdict != "inconclusive" or diagnosis.stage:
         facts.append(f"*Confidence:* {round(diagnosis.confidence * 100)}%")
     if facts:
         lines.append(" · ".join(facts))
-    blocks.append(_section("\n".join(lines)))
+    if not diagnosis.cause or diagnosis.source == "symptom":
+        lines.append(escape(diagnosis.summary))
+    blocks += _plain_sections(lines)
     if diagnosis.ledger and diagnosis.source == "logs":
         blocks.append(_context(f"*Stages:* {ledger_line(diagnosis)}", LEDGER_LEGEND))
-    for block in (
-        _evidence_block(diagnosis),
-        _codes_block(diagnosis),
-        _steps_block(diagnosis),
-        _upload_next_block(diagnosis),
-    ):
-        if block is not None:
-            blocks.append(block)
-    if diagnosis.alternatives:
-        considered = ", ".join(
-            f"{alt.stage} ({round(alt.confidence * 100)}%)" for alt in diagnosis.alternatives[:4]
-        )
-        blocks.append(_context(f"Also considered: {considered}"))
+    blocks += _evidence_blocks(diagnosis, full=False)
+    blocks += _steps_blocks(diagnosis, full=False)
+    upload_next = _upload_next_block(diagnosis)
+    if upload_next is not None:
+        blocks.append(upload_next)
+    considered = other_stages(diagnosis)
+    if considered:
+        shown = ", ".join(f"{alt.stage} ({round(alt.confidence * 100)}%)" for alt in considered[:4])
+        blocks.append(_context(f"Also considered: {shown}"))
     files = _files_line(diagnosis, upload_names)
     if files:
         blocks.append(_context(files))
-    blocks.append(_feedback_buttons(feedback_value(diagnosis, upload_names)))
+    value = feedback_value(diagnosis, upload_names)
+    blocks.append(_answer_buttons(value, answer_key, symptom))
     return _message(_fallback(diagnosis), blocks)
+
+
+def _plain_sections(lines: Sequence[str]) -> list[Block]:
+    """Untitled text in sections of at most 3000 characters, continued rather than cut."""
+    pieces = [p for line in lines for p in _split_long(line, MAX_SECTION)]
+    return list(_packed_sections(pieces))
+
+
+def show_everything_value(answer_key: str, symptom: str | None = None) -> str:
+    """The key of the kept answer; a symptom also carries its text (cut to fit the button),
+    so a press can still answer after a restart."""
+    text = symptom or ""
+    while True:
+        value = {"k": answer_key, "sym": text} if text else {"k": answer_key}
+        packed = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if len(packed) <= MAX_BUTTON_VALUE:
+            return packed
+        text = text[: len(text) * 3 // 4]  # quotes and backslashes grow when escaped
+
+
+def _answer_buttons(value: str, answer_key: str | None, symptom: str | None) -> ActionsBlock:
+    buttons = _feedback_buttons(value)
+    if answer_key:
+        buttons.elements.append(
+            ButtonElement(
+                text=PlainTextObject(text="Show everything", emoji=True),
+                action_id=SHOW_EVERYTHING,
+                value=show_everything_value(answer_key, symptom),
+            )
+        )
+    return buttons
+
+
+def full_answer_messages(diagnosis: Diagnosis, upload_names: Sequence[str] = ()) -> list[Message]:
+    """Everything the core said, as many messages as Slack's 50-block limit needs; long
+    sections continue in the next block, nothing is cut."""
+    blocks: list[Block] = [_header("Everything: " + _headline(diagnosis))]
+    lines = []
+    if diagnosis.cause:
+        lines.append(
+            f"*Cause:* {escape(diagnosis.cause_title or diagnosis.cause)} "
+            f"(`{escape(diagnosis.cause)}`) · *Confidence:* {round(diagnosis.confidence * 100)}%"
+        )
+    lines.append(escape(diagnosis.summary))
+    blocks += _plain_sections(lines)
+    if diagnosis.ledger and diagnosis.source == "logs":
+        blocks.append(_context(f"*Stages:* {ledger_line(diagnosis)}", LEDGER_LEGEND))
+    blocks += _evidence_blocks(diagnosis, full=True)
+    blocks += _codes_blocks(diagnosis, full=True)
+    blocks += _steps_blocks(diagnosis, full=True)
+    if diagnosis.alternatives:
+        alternatives = []
+        for alt in diagnosis.alternatives:
+            cause = f" `{escape(alt.cause)}`" if alt.cause else ""
+            if alt.stage == diagnosis.stage:
+                what = f"another cause at this stage{cause}"
+            else:
+                what = f"*{alt.stage}*{cause}"
+            alternatives.append(f"• {what} ({round(alt.confidence * 100)}%): {escape(alt.why_not)}")
+        blocks += _continued_sections("Also considered", alternatives)
+    if diagnosis.missing_logs:
+        send = [", ".join(escape(n) for n in diagnosis.missing_logs)]
+        send += [f"• {escape(how)}" for how in diagnosis.how_to_collect]
+        blocks += _continued_sections("Upload next", send)
+    stopped = [u for u in diagnosis.updates if u.status == "failed"]
+    if stopped:
+        blocks += _continued_sections(
+            "Updates that stopped",
+            [
+                f"{escape(u.update)}: stopped at {u.stopped_at}"
+                + (f" (`{escape(u.code)}`)" if u.code else "")
+                for u in stopped
+            ],
+        )
+    if diagnosis.source == "logs":
+        files = [f"{diagnosis.files.read} log file(s) read"]
+        files += [
+            f"• skipped {escape(s.name)} ({escape(s.reason)})" for s in diagnosis.files.skipped
+        ]
+        if upload_names:
+            files.insert(0, "from " + ", ".join(escape(n) for n in upload_names))
+        blocks += _continued_sections("Files", files)
+    fallback = "Everything: " + _fallback(diagnosis)
+    per_message = MAX_BLOCKS
+    return [
+        Message(
+            clip(escape(fallback), MAX_FALLBACK), [b.to_dict() for b in blocks[i : i + per_message]]
+        )
+        for i in range(0, len(blocks), per_message)
+    ]
 
 
 def _fallback(diagnosis: Diagnosis) -> str:

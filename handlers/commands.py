@@ -62,7 +62,12 @@ def register(app: App, services: Services) -> None:
 
     def diagnose_symptom(respond: Respond, text: str) -> None:
         def job() -> None:
-            answer(respond, lambda: diagnosis_message(api.diagnose_symptom(text)))
+            def build() -> Message:
+                diagnosis = api.diagnose_symptom(text)
+                key = services.answers.keep(diagnosis)
+                return diagnosis_message(diagnosis, answer_key=key, symptom=text)
+
+            answer(respond, build)
 
         try:
             ahead = services.pool.submit(

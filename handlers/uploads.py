@@ -49,7 +49,7 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
-from .blocks import Message, diagnosis_message, escape, notice
+from .blocks import Message, diagnosis_message, escape, notice, ready_notice
 
 if TYPE_CHECKING:
     from bot.slack_app import Services
@@ -240,7 +240,22 @@ def run_work(services: Services, client: WebClient, work: WorkRecord, progress: 
     if answer is None:  # the app stops: the record stays unfinished for the next start
         progress.finish(_stopping_notice(label(work.files)))
         return
-    complete(services, client, work, progress, answer, cacheable=cacheable)
+    delivered = complete(services, client, work, progress, answer, cacheable=cacheable)
+    if delivered and progress.was_queued and work.user_id:
+        # an edit notifies nobody: someone who waited in the queue gets a mention
+        _tell_ready(client, work, progress, answer)
+
+
+def _tell_ready(
+    client: WebClient, work: WorkRecord, progress: ProgressMessage, answer: Message
+) -> None:
+    text = ready_notice(work.user_id or "", label(work.files), answer)
+    try:
+        client.chat_postMessage(
+            channel=work.channel, thread_ts=work.thread_ts or progress.ts, text=text
+        )
+    except SlackApiError as problem:
+        log.warning("cannot tell %s the answer is ready: %s", work.user_id, problem.response)
 
 
 def complete(
@@ -251,22 +266,23 @@ def complete(
     answer: Message,
     *,
     cacheable: bool,
-) -> None:
+) -> bool:
     """Deliver the answer, record it, and give it to uploads of the same files waiting in
-    other conversations."""
+    other conversations. False when it could not be delivered."""
     if not progress.finish(answer):
-        return  # its user was told the app stopped; the record stays for the next start
+        return False  # its user was told the app stopped; the record stays for the next start
     stored = answer.as_kwargs() if cacheable else None
     _set_state(services, work, state="done" if cacheable else "failed", answer=stored)
     try:
         followers = services.store.waiting_for(work.file_key)
     except StoreError as problem:
         log.error("cannot find uploads waiting for %s: %s", work.file_key, problem)
-        return
+        return True
     for follower in followers:
         if follower.progress_ts:
             progress_of(client, follower).finish(answer)
         _set_state(services, follower, state="done" if cacheable else "failed", answer=stored)
+    return True
 
 
 def _outcome(
@@ -295,7 +311,7 @@ def _outcome(
             cancelled=stopping,
             progress=progress.update,
         )
-        return diagnosis_message(diagnosis, names), True
+        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names)), True
     except (DownloadStopped, AnalysisStopped) as stopped:
         if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
             limit = settings.sccm_bot_analysis_timeout_seconds
@@ -415,6 +431,7 @@ class ProgressMessage:
         self._started = False
         self._finished = False
         self._last_edit = 0.0
+        self.was_queued = False  # it waited behind others: say so when the answer is in
 
     def queued(self, ahead: int) -> None:
         if ahead:
@@ -423,6 +440,7 @@ class ProgressMessage:
             line = "queued: yours is next"
         with self._lock:
             if not self._started and not self._finished:  # a worker may have it already
+                self.was_queued = True
                 self._edit(notice(f"⏳ {line} ({self.what})."))
 
     def started(self) -> None:

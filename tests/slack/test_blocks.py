@@ -177,3 +177,100 @@ def test_unknown_steps_say_which_stages_exist():
 def test_stages_and_help_render_within_limits():
     for message in (blocks.stages_message(), blocks.help_message(), blocks.notice(INJECTED)):
         assert_within_limits(message)
+
+
+# --- issue 16: short answer, full answer --------------------------------------------------
+
+
+def _all_sections(messages) -> str:
+    return "\n".join(t for m in messages for t in section_texts(m))
+
+
+def test_the_full_answer_continues_long_sections_instead_of_cutting_them():
+    diagnosis = oversized_diagnosis()
+    messages = blocks.full_answer_messages(diagnosis, ["logs.zip"])
+    for message in messages:
+        assert_within_limits(message)
+    shown = "".join(_all_sections(messages).split())
+    for step in diagnosis.next_steps:
+        assert "".join(blocks.escape(step.text).split()) in shown, "a step was cut"
+    for item in diagnosis.evidence:
+        assert "".join(blocks._code(item.text).split()) in shown, "a log line was cut"
+    assert any("(continued)" in t for m in messages for t in section_texts(m))
+
+
+def test_evidence_keeps_its_stage_tag():
+    diagnosis = Diagnosis(
+        verdict="failure",
+        stage="download",
+        summary="s",
+        evidence=[
+            Evidence(
+                file="CAS.log",
+                line=3,
+                time=None,
+                text="Download failed",
+                stage="download",
+                outcome="failed",
+            ),
+            Evidence(
+                file="CcmMessaging.log",
+                line=6,
+                time=None,
+                text="Delivered successfully",
+                stage="client",
+                outcome="ok",
+            ),
+        ],
+    )
+    short = "\n".join(section_texts(blocks.diagnosis_message(diagnosis)))
+    assert "[download ✗ failed] CAS.log:3" in short
+    assert "Delivered successfully" not in short, "a fine stage is not the failure's evidence"
+    full = _all_sections(blocks.full_answer_messages(diagnosis))
+    assert "[client ✓ ok] CcmMessaging.log:6" in full
+
+
+def test_alternatives_never_offer_the_chosen_stage_again():
+    diagnosis = Diagnosis(
+        verdict="failure",
+        stage="download",
+        cause="download.http_404",
+        summary="s",
+        alternatives=[
+            Alternative(stage="download", cause="download.failed", confidence=0.4, why_not="same"),
+            Alternative(stage="locate", confidence=0.2, why_not="less specific"),
+        ],
+    )
+    message = blocks.diagnosis_message(diagnosis)
+    considered = [
+        e["text"]
+        for b in message.blocks
+        if b["type"] == "context"
+        for e in b["elements"]
+        if "Also considered" in e["text"]
+    ]
+    assert considered == ["Also considered: locate (20%)"]
+    full = _all_sections(blocks.full_answer_messages(diagnosis))
+    assert "another cause at this stage `download.failed`" in full
+    assert "*download*" not in full
+
+
+def test_sources_are_links_and_show_everything_carries_its_key():
+    diagnosis = Diagnosis(
+        verdict="failure",
+        stage="scan",
+        summary="s",
+        next_steps=[
+            NextStep(
+                text="Check the GPO",
+                source="Microsoft Learn: T (https://learn.microsoft.com/a/b-c)",
+            )
+        ],
+    )
+    message = blocks.diagnosis_message(diagnosis, answer_key="K1", symptom='"' * 3000)
+    steps = next(t for t in section_texts(message) if t.startswith("*Next steps*"))
+    assert "<https://learn.microsoft.com/a/b-c|learn.microsoft.com › b-c>" in steps
+    assert_within_limits(message)
+    actions = message.blocks[-1]["elements"]
+    button = next(e for e in actions if e["action_id"] == blocks.SHOW_EVERYTHING)
+    assert json.loads(button["value"])["k"] == "K1"

@@ -335,9 +335,10 @@ def test_ten_uploads_at_once_are_all_acknowledged_in_time_and_all_answered(
     assert statuses == [200] * 10
     assert max(timings) < ACK_LIMIT
 
-    posted = fake.wait_for(
-        lambda: len(fake.messages_in(CHANNEL)) == 10 and fake.messages_in(CHANNEL)
-    )
+    def progress_posts():  # the "reading ..." messages, not the "ready" notices
+        return [m for m in fake.messages_in(CHANNEL) if "reading" in m.params["text"]]
+
+    posted = fake.wait_for(lambda: len(progress_posts()) == 10 and progress_posts())
     threads = sorted(c.params["thread_ts"] for c in posted)
     assert threads == [f"1710002000.{n:06d}" for n in range(10)]
     for progress in posted:
@@ -439,3 +440,88 @@ def test_a_bad_signature_and_a_stale_timestamp_are_refused(running_app: RunningA
 def test_health_check_answers(running_app: RunningApp):
     assert httpx.get(running_app.url + "/healthz").status_code == 200
     assert httpx.get(running_app.url + "/elsewhere").status_code == 404
+
+
+# --- issue 16: Show everything and the queued notice -------------------------------------
+
+
+def _press(running_app: RunningApp, edit: dict, message_ts: str, thread_ts: str | None):
+    actions = next(b for b in edit["blocks"] if b["type"] == "actions")
+    button = next(e for e in actions["elements"] if e["action_id"] == "show_everything")
+    response_url = running_app.fake.response_url()
+    message = {"ts": message_ts, "blocks": edit["blocks"]}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    press = {
+        "type": "block_actions",
+        "team": {"id": "T0CONTOSO"},
+        "user": {"id": USER},
+        "api_app_id": "A0SCCM",
+        "trigger_id": "trigger.press",
+        "channel": {"id": CHANNEL},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL},
+        "message": message,
+        "response_url": response_url,
+        "actions": [{**button, "block_id": actions["block_id"], "action_ts": "1710009001.0"}],
+    }
+    assert running_app.interaction(press).status_code == 200
+    return response_url
+
+
+def test_show_everything_posts_the_full_answer_in_the_thread(running_app: RunningApp):
+    fake = running_app.fake
+    upload = fake.add_file("logs.zip", gpo_conflict_zip())
+    running_app.event(file_share(upload, ts="1710009000.000100", thread_ts="1710008000.000100"))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    edit = final_answer(running_app, posted)
+    _press(running_app, edit, posted.answer["ts"], "1710008000.000100")
+    full = fake.wait_for(
+        lambda: [m for m in fake.messages_in(CHANNEL) if "Everything" in m.params["text"]]
+    )
+    assert all(m.params["thread_ts"] == "1710008000.000100" for m in full)
+    expected = api.diagnose_path(_saved(running_app, "logs.zip", gpo_conflict_zip()))
+    shown = "".join(all_text(m.params) for m in full)
+    for item in expected.evidence:
+        assert f"{item.file}:{item.line}" in shown
+    assert expected.cause in shown
+
+
+def test_show_everything_on_a_forgotten_upload_answer_says_so_privately(running_app: RunningApp):
+    fake = running_app.fake
+    upload = fake.add_file("logs.zip", gpo_conflict_zip())
+    running_app.event(file_share(upload, ts="1710009100.000100"))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    edit = final_answer(running_app, posted)
+    running_app.app.services.answers._answers.clear()  # as after a restart
+    response_url = _press(running_app, edit, posted.answer["ts"], "1710009100.000100")
+    (reply,) = fake.wait_for(lambda: running_app.responses_to(response_url))
+    assert reply["response_type"] == "ephemeral" and "no longer keep" in reply["text"]
+
+
+def test_an_answer_that_waited_in_the_queue_mentions_its_asker(running_app: RunningApp):
+    fake = running_app.fake
+    pool = running_app.app.services.pool
+    release = threading.Event()
+    for n in range(pool.workers):  # every worker busy: the upload has to wait
+        pool.submit(lambda: release.wait(10), name=f"blocker {n}")
+    upload = fake.add_file("logs.zip", gpo_conflict_zip())
+    running_app.event(file_share(upload, ts="1710009200.000100"))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    fake.wait_for(lambda: [u for u in fake.calls_to("chat.update") if "queued" in u.params["text"]])
+    release.set()
+    assert has_diagnosis(final_answer(running_app, posted))
+    (ready,) = fake.wait_for(
+        lambda: [m for m in fake.messages_in(CHANNEL) if m.params["text"].startswith(f"<@{USER}>")]
+    )
+    assert ready.params["thread_ts"] == "1710009200.000100"
+    assert "ready" in ready.params["text"]
+
+
+def test_an_answer_that_did_not_wait_posts_no_extra_message(running_app: RunningApp):
+    fake = running_app.fake
+    upload = fake.add_file("logs.zip", gpo_conflict_zip())
+    running_app.event(file_share(upload, ts="1710009300.000100"))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    assert has_diagnosis(final_answer(running_app, posted))
+    time.sleep(0.3)
+    assert len(fake.messages_in(CHANNEL)) == 1
