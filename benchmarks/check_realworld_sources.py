@@ -11,7 +11,7 @@ clone). A case is checked at the cited commit when the git directory has it, els
 in the output). Cases whose repository is not given are listed as unverified.
 
 Levels: ``exact`` (the kept text is a substring of the source), ``dedent`` (a run of source lines
-that, less one common indentation, is the kept text), ``lines`` (every kept line occurs as a
+that, less one common indentation, is the kept text), ``NOT-EXACT`` (every kept line occurs as a
 source line, not as one run), ``MISMATCH``. Thread texts are split on the joining marks of
 realworld/README.md and each part is looked for in the source with line breaks read as one space.
 """
@@ -87,7 +87,7 @@ def match_log(kept: str, source: str) -> str:
             return f"dedent {len(indent)}"
     stripped = {line.strip() for line in src_lines}
     if all(not k.strip() or k.strip() in stripped for k in kept_lines):
-        return "lines"
+        return "NOT-EXACT (every line's text is in the source, but not as one run byte for byte)"
     missing = next(k for k in kept_lines if k.strip() and k.strip() not in stripped)
     return f"MISMATCH (first line not in source: {missing[:90]!r})"
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         report("thread", entry["id"], match_thread(entry["text"], source), where)
 
     print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    return 1 if counts.get("MISMATCH") else 0
+    return 1 if counts.get("MISMATCH") or counts.get("NOT-EXACT") else 0
 
 
 if __name__ == "__main__":
