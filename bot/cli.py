@@ -24,6 +24,17 @@ from a description. Stage ids: client, policy, scan, evaluate, locate, download,
 install, reboot, report. Verdicts: failure, healthy, inconclusive.
 """
 
+SERVE_EPILOG = """\
+settings (environment; the README's "Settings" lists them all):
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN (Socket Mode)
+  SCCM_BOT_WORKERS, SCCM_BOT_MAX_QUEUED   analyses at once, and waiting for a worker
+  SCCM_BOT_HTTP_THREADS (16)               threads answering HTTP requests
+  SCCM_BOT_MAX_REQUEST_KB (1024)           larger requests are refused (413) unread
+  SCCM_BOT_STOP_SECONDS (8)                on SIGTERM or Ctrl-C: time running analyses
+                                           get to finish; then their users are told
+                                           they were stopped, and the process exits
+"""
+
 EPILOG = """\
 examples:
   sccm diagnose logs.zip                  a zip of C:\\Windows\\CCM\\Logs, a folder, or one log
@@ -93,13 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--vbs", action="store_true", help="the VBScript version (default: PowerShell)"
     )
 
-    serve = commands.add_parser("serve", help="run the Slack app (settings from the environment)")
+    serve = commands.add_parser(
+        "serve",
+        help="run the Slack app (settings from the environment)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SERVE_EPILOG,
+    )
     mode = serve.add_mutually_exclusive_group()
     mode.add_argument("--http", action="store_const", const="http", dest="mode", help="HTTP mode")
     mode.add_argument(
         "--socket", action="store_const", const="socket", dest="mode", help="Socket Mode"
     )
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument(
+        "--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: all)"
+    )
     return parser
 
 
@@ -140,7 +159,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "serve":
         from .serve import main as serve_main
 
-        return serve_main(args.mode, args.port)
+        return serve_main(args.mode, args.port, host=args.host)
     return 0
 
 

@@ -1,25 +1,33 @@
 """`sccm serve`: run the Slack app over HTTP or Socket Mode (CONTRACT.md section 4).
 
-HTTP mode serves Bolt's WSGI adapter on a threading wsgiref server: `POST /slack/events`
-for commands, events and interactivity, `GET /healthz` for probes. Socket Mode connects
-out to Slack and still answers `/healthz` on the port, so one container health check
-works in both modes.
+HTTP mode serves Bolt's WSGI adapter on waitress, a production WSGI server that is pure
+Python and runs on Windows too: a pool of request threads, HTTP/1.1 keep-alive, a request
+size limit (413 from the declared length, before the body is read) and idle connections
+closed after a timeout. `POST /slack/events` takes commands, events and interactivity,
+`GET /healthz` answers probes. Socket Mode connects out to Slack and still answers
+`/healthz` on the port, so one container health check works in both modes.
+
+SIGTERM (and Ctrl-C) stops gracefully: stop accepting connections, let requests being
+answered finish, then give running analyses SCCM_BOT_STOP_SECONDS to finish; those still
+running tell their users they were stopped, and the process exits.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
+from waitress import wasyncore
+from waitress.server import create_server
 
 from .settings import Mode, Settings, SettingsError, load_settings
 from .slack_app import SlackApp, build_app
@@ -30,21 +38,70 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 BIND_HOST = "0.0.0.0"  # inside a container the port is published by Docker
+IDLE_SECONDS = 120  # a kept-alive connection with no request is closed after this
+REQUESTS_DRAIN_SECONDS = 5.0  # on stop: time for requests being answered to finish
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """wsgiref with a thread per request: a slow client never delays another's ack."""
+class HttpServer:
+    """waitress on one port, run by `serve_forever` until `shutdown`."""
 
-    daemon_threads = True
-    allow_reuse_address = True
+    def __init__(
+        self, application: WsgiApp, host: str, port: int, *, threads: int, max_request_bytes: int
+    ):
+        self._map: dict = {}  # waitress's socket map: the listener, its trigger, connections
+        self._server = create_server(
+            application,
+            map=self._map,
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=max_request_bytes,
+            channel_timeout=IDLE_SECONDS,
+            ident="sccm-triage",
+            expose_tracebacks=False,
+        )
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
 
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return self._server.effective_host, int(self._server.effective_port)
 
-class _RequestLog(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - wsgiref's signature
-        log.debug("%s %s", self.address_string(), format % args)
+    def serve_forever(self, poll_interval: float = 0.2) -> None:
+        """Answer requests until `shutdown` (or `request_stop`); then stop accepting and
+        let the requests being answered finish."""
+        try:
+            while not self._stop.is_set():
+                wasyncore.loop(timeout=poll_interval, map=self._map, count=1)
+            wasyncore.dispatcher.close(self._server)  # the listening socket only
+            until = time.monotonic() + REQUESTS_DRAIN_SECONDS
+            while self._busy() and time.monotonic() < until:
+                wasyncore.loop(timeout=0.05, map=self._map, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown(timeout=1)
+            wasyncore.close_all(self._map)
+            self._stopped.set()
+
+    def _busy(self) -> bool:
+        """A connection has a request in hand or an answer not yet sent."""
+        return any(
+            getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+            for channel in list(self._map.values())
+        )
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: the loop notices within one poll interval."""
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._stopped.wait(REQUESTS_DRAIN_SECONDS + 5)
+
+    def server_close(self) -> None:
+        """Everything is closed when serve_forever returns; kept for symmetry."""
 
 
 def wsgi_app(slack: SlackRequestHandler | None, healthy: Callable[[], bool]) -> WsgiApp:
@@ -63,32 +120,54 @@ def wsgi_app(slack: SlackRequestHandler | None, healthy: Callable[[], bool]) -> 
     return application
 
 
-def listen(application: WsgiApp, host: str, port: int) -> ThreadingWSGIServer:
+def listen(
+    application: WsgiApp,
+    host: str,
+    port: int,
+    *,
+    threads: int = 4,
+    max_request_bytes: int = 1 << 20,
+) -> HttpServer:
     """A bound server; a port in use becomes a SettingsError naming --port."""
     try:
-        return make_server(
-            host, port, application, server_class=ThreadingWSGIServer, handler_class=_RequestLog
+        return HttpServer(
+            application, host, port, threads=threads, max_request_bytes=max_request_bytes
         )
     except OSError as problem:
         raise SettingsError(f"cannot listen on port {port} ({problem}); pass --port N") from None
 
 
-def http_server(slack_app: SlackApp, host: str, port: int) -> ThreadingWSGIServer:
+def http_server(slack_app: SlackApp, host: str, port: int) -> HttpServer:
     """The HTTP server of `sccm serve --http`; port 0 picks a free one (tests)."""
+    settings = slack_app.services.settings
     handler = SlackRequestHandler(slack_app.bolt, path=EVENTS_PATH)
-    return listen(wsgi_app(handler, healthy=lambda: True), host, port)
+    return listen(
+        wsgi_app(handler, healthy=lambda: True),
+        host,
+        port,
+        threads=settings.sccm_bot_http_threads,
+        max_request_bytes=settings.max_request_bytes,
+    )
 
 
-def _serve_http(slack_app: SlackApp, port: int) -> None:
-    with http_server(slack_app, BIND_HOST, port) as server:
-        log.info("listening on port %s: POST %s, GET %s", port, EVENTS_PATH, HEALTH_PATH)
-        server.serve_forever()
+def _serve_http(slack_app: SlackApp, host: str, port: int, stop: threading.Event) -> None:
+    server = http_server(slack_app, host, port)
+    threading.Thread(target=_relay, args=(stop, server), daemon=True).start()
+    log.info("listening on port %s: POST %s, GET %s", port, EVENTS_PATH, HEALTH_PATH)
+    server.serve_forever()
 
 
-def _serve_socket(slack_app: SlackApp, settings: Settings, port: int) -> None:
+def _relay(stop: threading.Event, server: HttpServer) -> None:
+    stop.wait()
+    server.request_stop()
+
+
+def _serve_socket(
+    slack_app: SlackApp, settings: Settings, host: str, port: int, stop: threading.Event
+) -> None:
     assert settings.slack_app_token is not None  # load_settings checked it for this mode
     handler = SocketModeHandler(slack_app.bolt, settings.slack_app_token.get_secret_value())
-    health = listen(wsgi_app(None, healthy=handler.client.is_connected), BIND_HOST, port)
+    health = listen(wsgi_app(None, healthy=handler.client.is_connected), host, port)
     threading.Thread(target=health.serve_forever, name="healthz", daemon=True).start()
     try:
         try:
@@ -97,24 +176,26 @@ def _serve_socket(slack_app: SlackApp, settings: Settings, port: int) -> None:
             error = problem.response.get("error", "unknown_error")
             raise SettingsError(f"Slack refused SLACK_APP_TOKEN ({error})") from None
         log.info("connected in Socket Mode; health check on port %s%s", port, HEALTH_PATH)
-        threading.Event().wait()  # the Socket Mode client works on its own threads
+        while not stop.wait(0.5):  # the Socket Mode client works on its own threads
+            pass
     finally:
-        health.shutdown()
-        health.server_close()
         handler.close()
+        health.shutdown()
 
 
-def _stop_on_sigterm() -> None:
-    """`docker stop` sends SIGTERM: leave as on Ctrl-C, so running analyses clean up."""
+def _stop_on_signals(stop: threading.Event) -> None:
+    """`docker stop` sends SIGTERM, a terminal Ctrl-C: both ask for the graceful stop."""
 
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
+    def request_stop(signum, _frame):
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
 
 
-def main(mode: Mode | None, port: int) -> int:
+def main(mode: Mode | None, port: int, host: str = BIND_HOST) -> int:
     """Run until interrupted. Returns the exit status: 2 with one `error:` line on stderr
     when a setting is missing or wrong, before anything listens."""
     try:
@@ -142,17 +223,24 @@ def main(mode: Mode | None, port: int) -> int:
             file=sys.stderr,
         )
         return 2
-    _stop_on_sigterm()
+    stop = threading.Event()
+    _stop_on_signals(stop)
     try:
         if mode == "http":
-            _serve_http(slack_app, port)
+            _serve_http(slack_app, host, port, stop)
         else:
-            _serve_socket(slack_app, settings, port)
+            _serve_socket(slack_app, settings, host, port, stop)
     except SettingsError as problem:
+        slack_app.close(deadline=0)
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        log.info("stopping: letting running analyses finish")
-    finally:
-        slack_app.close()
+    deadline = settings.sccm_bot_stop_seconds
+    log.info("stopped taking requests; giving running analyses up to %s s", deadline)
+    unfinished = slack_app.close(deadline=deadline)
+    if unfinished:
+        # Their users were told; the analyses' threads cannot be interrupted, so leave now.
+        log.warning("%d analyses were still running; their users were told", unfinished)
+        logging.shutdown()
+        os._exit(0)
+    log.info("stopped")
     return 0

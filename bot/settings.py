@@ -27,6 +27,9 @@ _WHAT = {
     "sccm_bot_workers": "a whole number of analyses that may run at once",
     "sccm_bot_max_queued": "a whole number of analyses that may wait for a worker",
     "sccm_bot_feedback_db": "a path for the SQLite feedback file",
+    "sccm_bot_stop_seconds": "a whole number of seconds analyses may take to finish on SIGTERM",
+    "sccm_bot_http_threads": "a whole number of threads answering HTTP requests",
+    "sccm_bot_max_request_kb": "a whole number of kilobytes",
 }
 
 
@@ -61,6 +64,11 @@ class Settings(BaseSettings):
     sccm_bot_workers: int = Field(default=4, ge=1, le=64)
     sccm_bot_max_queued: int = Field(default=100, ge=0, le=10_000)
     sccm_bot_feedback_db: Path = Path("sccm-feedback.sqlite3")
+    # `docker stop` waits 10 s before SIGKILL: finish (or hand back) analyses before that.
+    sccm_bot_stop_seconds: int = Field(default=8, ge=0, le=3600)
+    sccm_bot_http_threads: int = Field(default=16, ge=1, le=256)
+    # Slack's requests are a few KB (a modal submission with its view, tens of KB).
+    sccm_bot_max_request_kb: int = Field(default=1024, ge=16, le=65536)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -107,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.sccm_bot_max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.sccm_bot_max_request_kb * 1024
 
 
 def resolve_mode(settings: Settings, mode: Mode | None) -> Mode:

@@ -58,9 +58,11 @@ class SlackApp:
     bolt: App
     services: Services
 
-    def close(self) -> None:
-        """Stop taking work; let running analyses finish so they remove their files."""
-        self.services.pool.shutdown(wait=True)
+    def close(self, deadline: float | None = None) -> int:
+        """Stop taking work; let running analyses finish so they remove their files, for
+        up to `deadline` seconds; those still running then tell their users they were
+        stopped. Returns how many were still running."""
+        return self.services.pool.shutdown(wait=True, deadline=deadline)
 
 
 def web_client(settings: Settings) -> WebClient:

@@ -7,6 +7,7 @@ shared/notes/slack.md, section 1). Listeners ack, then hand the slow part to `Wo
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import threading
@@ -31,6 +32,7 @@ class WorkPool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sccm-work")
         self._lock = threading.Lock()
         self._in_flight = 0  # running + waiting
+        self._jobs: dict[Future, Callable[[], None] | None] = {}  # accepted -> its on_stop
 
     def submit(
         self,
@@ -38,10 +40,12 @@ class WorkPool:
         *,
         name: str,
         on_cancel: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> int | None:
         """Run `job` on a worker. Returns None when it starts at once, else how many jobs
         wait ahead of it (0: it is next). `on_cancel` runs instead of the job when the
-        pool shuts down before the job started.
+        pool shuts down before the job started; `on_stop` runs when the job is still
+        running at the shutdown deadline (the process is about to end under it).
 
         Raises PoolFull when the line is full. A job's exception is logged, never lost.
         """
@@ -55,6 +59,8 @@ class WorkPool:
         except RuntimeError:  # shut down while a late request came in
             self._finished(None)
             raise PoolFull("the app is shutting down") from None
+        with self._lock:
+            self._jobs[future] = on_stop
         future.add_done_callback(functools.partial(self._finished, on_cancel=on_cancel, name=name))
         return ahead
 
@@ -70,13 +76,29 @@ class WorkPool:
     ) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._jobs.pop(future, None)
         if future is not None and future.cancelled() and on_cancel is not None:
             self._run(on_cancel, f"{name} (cancelled)")
 
-    def shutdown(self, *, wait: bool = True) -> None:
+    def shutdown(self, *, wait: bool = True, deadline: float | None = None) -> int:
         """Stop taking work; cancel what waits (its `on_cancel` says so), let running
-        analyses finish (they clean up after themselves)."""
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+        analyses finish (they clean up after themselves) for up to `deadline` seconds
+        (None: as long as they take). Jobs still running then get their `on_stop`.
+        Returns how many were still running."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        if not wait:
+            return 0
+        with self._lock:
+            running = list(self._jobs)
+        _, unfinished = concurrent.futures.wait(running, timeout=deadline)
+        for future in unfinished:
+            with self._lock:
+                on_stop = self._jobs.get(future)
+            if on_stop is not None and not future.done():
+                self._run(on_stop, "stop notice")
+        if not unfinished:
+            self._executor.shutdown(wait=True)
+        return len(unfinished)
 
 
 class SeenRecently:

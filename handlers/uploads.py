@@ -91,6 +91,12 @@ def start_triage(
             on_cancel=lambda: progress.finish(
                 notice(f"The app stopped before reading {label(triage.files)}; upload it again.")
             ),
+            on_stop=lambda: progress.stop(
+                notice(
+                    f"The app was stopped (a restart or an update) while reading "
+                    f"{label(triage.files)}; upload it again."
+                )
+            ),
         )
     except PoolFull:
         services.seen.forget(key)
@@ -146,6 +152,7 @@ class ProgressMessage:
         self.what = what
         self._lock = threading.Lock()
         self._started = False
+        self._stopped = False  # told the user the app stopped: the message stays so
         self._last_edit = 0.0
 
     def queued(self, ahead: int) -> None:
@@ -177,7 +184,15 @@ class ProgressMessage:
         with self._lock:
             self._edit(message)
 
+    def stop(self, message: Message) -> None:
+        """The app is ending under a running analysis: say so, and edit no more."""
+        with self._lock:
+            self._edit(message)
+            self._stopped = True
+
     def _edit(self, message: Message) -> None:
+        if self._stopped:
+            return
         try:
             self.client.chat_update(channel=self.channel, ts=self.ts, **message.as_kwargs())
         except SlackApiError as problem:  # message deleted, channel archived: nothing to do

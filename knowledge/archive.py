@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-# Only the decoder is used: members are never inflated through the zipfile patch that
-# importing this package installs (see _Deflate64Reader for why).
-from zipfile_deflate64.deflate64 import Deflate64
+# zipfile cannot read Deflate64; inflate64 ships wheels for every platform we support
+# and its decoder is fed by _Deflate64Reader (see there for why in small pieces).
+from inflate64 import Inflater
 
 from .errors import InputError
 from .models import SkippedFile
@@ -477,7 +477,7 @@ def _open_for_reading(path: Path | str) -> BinaryIO:
 class _Deflate64Reader(io.RawIOBase):
     """Inflates a Deflate64 member (Windows Explorer writes them for big files).
 
-    zipfile-deflate64 plugged into zipfile inflates a whole read's worth of compressed
+    A decoder plugged into zipfile would inflate a whole read's worth of compressed
     bytes at once, and Deflate64 can turn one byte into ~25,000: a 1 MB read could unpack
     to gigabytes before any limit looks. Feeding the decoder a few hundred bytes at a time
     keeps every burst to a few MB.
@@ -491,7 +491,7 @@ class _Deflate64Reader(io.RawIOBase):
         self._compressed = compressed
         self._expected_crc = expected_crc
         self._label = label
-        self._decoder = Deflate64()
+        self._decoder = Inflater()
         self._block = memoryview(b"")
         self._offset = 0
         self._pending = bytearray()
@@ -512,7 +512,7 @@ class _Deflate64Reader(io.RawIOBase):
                     break
             piece = self._block[self._offset : self._offset + self._FEED]
             self._offset += len(piece)
-            out = self._decoder.decompress(piece)
+            out = self._decoder.inflate(piece)
             self._crc = zlib.crc32(out, self._crc)
             self._pending += out
             if self._decoder.eof:

@@ -450,7 +450,7 @@ def _hyperscan_database(
     """Texts, then filters, then the lone CR, then whole patterns, numbered in that order."""
     try:
         import hyperscan
-    except ImportError:  # not built for this platform (Windows): re2 instead
+    except ImportError:  # no wheel for this platform (Windows on Arm, say): re2 instead
         return None
     case = hyperscan.HS_FLAG_CASELESS if caseless else 0
     expressions = [re.escape(text) for text in texts]

@@ -251,7 +251,7 @@ def test_a_busy_generated_client_is_diagnosed_the_same_both_ways(tmp_path, monke
 
 
 def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
-    """Where Hyperscan has no build (Windows), re2 finds the records instead."""
+    """Where Hyperscan has no wheel (Windows on Arm, say), re2 finds the records instead."""
     from knowledge import engine, prefilter
     from knowledge.api import diagnose_path
 

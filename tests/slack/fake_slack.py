@@ -38,6 +38,7 @@ class ServedFile:
     content_type: str = "application/octet-stream"
     status: int = 200
     location: str | None = None  # a redirect target instead of the data
+    trickle_seconds: float = 0.0  # send the data in pieces spread over this long
 
 
 @dataclass
@@ -111,11 +112,12 @@ class FakeSlack:
         status: int = 200,
         size: int | None = None,
         location: str | None = None,
+        trickle_seconds: float = 0.0,
     ) -> dict:
         """Serve `data` and return the Slack file object an event would carry."""
         file_id = f"F{next(self._ids):08d}"
         path = f"/files/{file_id}/{name}"
-        self.files[path] = ServedFile(data, content_type, status, location)
+        self.files[path] = ServedFile(data, content_type, status, location, trickle_seconds)
         info = {
             "id": file_id,
             "name": name,
@@ -226,6 +228,8 @@ class FakeSlack:
             _reply(request, 404, b"not found", "text/plain")
         elif served.location:
             _reply(request, 302, b"", "text/plain", {"Location": served.location})
+        elif served.trickle_seconds:
+            _trickle(request, served)
         else:
             _reply(request, served.status, served.data, served.content_type)
 
@@ -238,3 +242,19 @@ def _reply(request, status: int, body: bytes, content_type: str, headers: dict |
         request.send_header(name, value)
     request.end_headers()
     request.wfile.write(body)
+
+
+def _trickle(request, served: ServedFile, pieces: int = 20) -> None:
+    """A slow download: the headers at once, then the body a piece at a time."""
+    request.send_response(served.status)
+    request.send_header("Content-Type", served.content_type)
+    request.send_header("Content-Length", str(len(served.data)))
+    request.end_headers()
+    step = -(-len(served.data) // pieces)
+    try:
+        for start in range(0, len(served.data), step):
+            time.sleep(served.trickle_seconds / pieces)
+            request.wfile.write(served.data[start : start + step])
+            request.wfile.flush()
+    except OSError:  # the app hung up (it was stopped): nothing more to send
+        pass
