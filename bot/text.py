@@ -26,6 +26,7 @@ STATUS_WORD = {"ok": "ok", "failed": "FAILED", "not_reached": "-", "no_evidence"
 STATUS_PHRASE = {"ok": "ok", "failed": "FAILED", "not_reached": "not reached", "no_evidence": "?"}
 SHORT_EVIDENCE = 3
 SHORT_STEPS = 3
+SHORT_STEP_LINES = 3
 
 VERDICT_STYLE = {"failure": "bold red", "healthy": "bold green", "inconclusive": "bold yellow"}
 STATUS_STYLE = {"failed": "bold red", "ok": "green", "not_reached": "dim", "no_evidence": "yellow"}
@@ -247,7 +248,9 @@ def _steps(steps: list[NextStep], width: int, terminal: bool, full: bool) -> Ite
     """Numbered steps. In full, each with its whole citation; in short, one link per run of
     steps that share it, under the run's last step (`steps 1-3:`), so a link is not repeated."""
     for number, step in enumerate(steps, 1):
-        yield _hang(Text(f"  {number}. ", style=HEADING_STYLE), step.text)
+        # short: at most three lines a step, its lead first; the whole step with --full
+        limit = None if full else SHORT_STEP_LINES
+        yield _hang(Text(f"  {number}. ", style=HEADING_STYLE), step.text, max_lines=limit)
         if full:
             yield _hang("     source: ", step.source)
             continue
@@ -261,13 +264,27 @@ def _steps(steps: list[NextStep], width: int, terminal: bool, full: bool) -> Ite
         yield _link_line(step.source, 5, width, terminal, label)
 
 
-def _send_next(diagnosis: Diagnosis) -> list[RenderableType]:
+def _first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence (the rest is detail for --full)."""
+    found = re.search(r"(?<=[.)])\s+(?=[A-Z])", text)
+    return text[: found.start()] if found else text
+
+
+def _send_next(diagnosis: Diagnosis, *, short: bool = False) -> list[RenderableType]:
+    """The logs to send next and how to collect them; the short answer keeps the first way's
+    first sentence and leaves the details (and the other ways) to --full."""
     if not diagnosis.missing_logs:
         return []
     out: list[RenderableType] = [
         _hang(Text("Send next: ", style=HEADING_STYLE), ", ".join(diagnosis.missing_logs), 2)
     ]
-    out += [_hang("  - ", how) for how in diagnosis.how_to_collect]
+    ways = list(diagnosis.how_to_collect)
+    if short and ways:
+        first = _first_sentence(ways[0])
+        if first != ways[0] or len(ways) > 1:
+            first += " (other ways with --full)"
+        ways = [first]
+    out += [_hang("  - ", how) for how in ways]
     return out
 
 
@@ -303,7 +320,7 @@ def diagnosis_renderables(
     if diagnosis.next_steps:
         out += [Text(""), Text("Next steps", style=HEADING_STYLE)]
         out += list(_steps(list(diagnosis.next_steps[:SHORT_STEPS]), width, terminal, full=False))
-    out += _send_next(diagnosis)  # right under the steps: it is the last of them
+    out += _send_next(diagnosis, short=True)  # right under the steps: it is the last of them
     if more_hint:
         out.append(Text(more_hint, style="dim"))
     return _wrapped(out)

@@ -11,11 +11,11 @@ from __future__ import annotations
 COLLECT_SCRIPT = "collect-logs.ps1"
 
 COLLECT_CCM_LOGS = (
-    "Collect the logs with our script: `sccm script collect > collect-logs.ps1` (the file is "
-    "knowledge/data/scripts/collect-logs.ps1 in sccm-triage), run it elevated on the client and "
-    "upload the zip whose path it prints. It copies C:\\Windows\\CCM\\Logs with the rotated "
-    ".lo_ and -date-time.log files even while the client writes them, adds WindowsUpdate.log "
-    "(Get-WindowsUpdateLog), CBS.log and dism.log, and zips the copy."
+    "Run our collector elevated on the client and upload the zip it prints: "
+    "`sccm script collect > collect-logs.ps1`. The script is "
+    "knowledge/data/scripts/collect-logs.ps1 in sccm-triage; it copies C:\\Windows\\CCM\\Logs "
+    "with the rotated .lo_ and -date-time.log files even while the client writes them, adds "
+    "WindowsUpdate.log (Get-WindowsUpdateLog), CBS.log and dism.log, and zips the copy."
 )
 
 COLLECT_REMOTELY = (

@@ -92,7 +92,8 @@ def test_full_through_the_command_line_is_longer_and_complete():
     short = sccm("diagnose", str(EXAMPLE)).stdout
     full = sccm("diagnose", str(EXAMPLE), "--full").stdout
     assert len(full.splitlines()) > len(short.splitlines())
-    assert "Also considered" in full and "Also considered" not in short
+    assert "more line(s) with --full" in short and "more line(s)" not in full
+    assert "Files: " in full and "Files: " not in short
     assert "--full" not in full
 
 
@@ -177,9 +178,20 @@ def test_a_source_becomes_one_short_link(source, label, url):
 
 
 def test_steps_of_one_source_share_one_link_line(example):
-    out = text.render_diagnosis(example, width=100)
+    page = "Microsoft Learn: a page (https://learn.microsoft.com/mem/configmgr/a-page)"
+    steps = [step.model_copy(update={"source": page}) for step in example.next_steps[:3]]
+    out = text.render_diagnosis(example.model_copy(update={"next_steps": steps}), width=100)
     assert out.count("learn.microsoft.com/") == 1
     assert "source of steps 1-3: " in out
+
+
+def test_a_short_step_keeps_three_lines_and_full_keeps_it_whole(example):
+    long_step = example.next_steps[0].model_copy(update={"text": "word " * 200 + "the end."})
+    diagnosis = example.model_copy(update={"next_steps": [long_step]})
+    short = text.render_diagnosis(diagnosis, width=100)
+    step_lines = [line for line in short.splitlines() if line.startswith(("  1. ", "     word"))]
+    assert len(step_lines) == 3 and step_lines[-1].endswith("…")
+    assert "the end." in text.render_diagnosis(diagnosis, width=100, full=True)
 
 
 @pytest.mark.parametrize(
