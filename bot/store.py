@@ -63,6 +63,20 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS work_by_key ON work (file_key, state)",
     "CREATE INDEX IF NOT EXISTS work_by_state ON work (state)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+    """
+    CREATE TABLE IF NOT EXISTS diagnoses (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recorded_at TEXT NOT NULL,          -- ISO 8601 UTC
+        user_id TEXT NOT NULL,              -- who asked: their App Home lists it
+        channel_id TEXT,
+        what TEXT NOT NULL,                 -- the upload's label or the symptom typed
+        source TEXT NOT NULL,               -- logs / symptom
+        verdict TEXT NOT NULL,
+        stage TEXT,
+        headline TEXT NOT NULL              -- the cause or stage title, for a person
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS diagnoses_by_user ON diagnoses (user_id, id)",
 )
 
 
@@ -85,6 +99,20 @@ class WorkRecord:
     attempts: int = 0
     progress_ts: str | None = None
     answer: dict | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosisRecord:
+    """One diagnosis given to someone, for their App Home (no log lines, no file contents)."""
+
+    user_id: str
+    channel_id: str | None
+    what: str
+    source: str
+    verdict: str
+    stage: str | None
+    headline: str
+    recorded_at: str = ""  # set by the store
 
 
 class Store(Protocol):
@@ -117,6 +145,11 @@ class Store(Protocol):
 
     def waiting_for(self, file_key: str) -> list[WorkRecord]:
         """Records waiting for the analysis of these files in another channel."""
+
+    def record_diagnosis(self, record: DiagnosisRecord) -> None: ...
+
+    def recent_diagnoses(self, user_id: str, limit: int) -> list[DiagnosisRecord]:
+        """The user's newest diagnoses first."""
 
 
 def _now() -> str:
@@ -284,6 +317,33 @@ class SqliteStore:
             (file_key,),
         )
         return [_work_of(r) for r in found]
+
+    # --- diagnoses given (App Home) -------------------------------------------------------
+
+    def record_diagnosis(self, record: DiagnosisRecord) -> None:
+        with self._writing() as db:
+            db.execute(
+                "INSERT INTO diagnoses (recorded_at, user_id, channel_id, what, source, "
+                "verdict, stage, headline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    record.user_id,
+                    record.channel_id,
+                    record.what,
+                    record.source,
+                    record.verdict,
+                    record.stage,
+                    record.headline,
+                ),
+            )
+
+    def recent_diagnoses(self, user_id: str, limit: int) -> list[DiagnosisRecord]:
+        found = self._read(
+            "SELECT user_id, channel_id, what, source, verdict, stage, headline, recorded_at "
+            "FROM diagnoses WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [DiagnosisRecord(*row) for row in found]
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
+from .app_home import remember_diagnosis
 from .blocks import (
     USAGE,
     Message,
@@ -60,11 +61,12 @@ def register(app: App, services: Services) -> None:
             log.exception("/sccm failed")
             _to_user(respond, notice("Something went wrong inside the app; please try again."))
 
-    def diagnose_symptom(respond: Respond, text: str) -> None:
+    def diagnose_symptom(respond: Respond, text: str, user: str | None, channel: str | None):
         def job() -> None:
             def build() -> Message:
                 diagnosis = api.diagnose_symptom(text)
                 key = services.answers.keep(diagnosis)
+                remember_diagnosis(services, user, channel, diagnosis, text)
                 return diagnosis_message(diagnosis, answer_key=key, symptom=text)
 
             answer(respond, build)
@@ -88,7 +90,7 @@ def register(app: App, services: Services) -> None:
         verb, _, rest = (command.get("text") or "").strip().partition(" ")
         verb, rest = verb.lower(), rest.strip()
         if verb == "diagnose" and rest:
-            diagnose_symptom(respond, rest)
+            diagnose_symptom(respond, rest, command.get("user_id"), command.get("channel_id"))
         elif verb == "diagnose":
             try:
                 open_upload_form(

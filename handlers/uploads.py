@@ -49,6 +49,7 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
+from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
 
 if TYPE_CHECKING:
@@ -311,6 +312,7 @@ def _outcome(
             cancelled=stopping,
             progress=progress.update,
         )
+        remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
         return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names)), True
     except (DownloadStopped, AnalysisStopped) as stopped:
         if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
