@@ -77,6 +77,22 @@ _SCHEMA = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS diagnoses_by_user ON diagnoses (user_id, id)",
+    """
+    CREATE TABLE IF NOT EXISTS channel_triage (
+        channel_id TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,           -- 1: uploads here are triaged without asking
+        set_by TEXT,                        -- who typed /sccm auto on|off
+        set_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS triage_offers (
+        channel_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,              -- told once where the shortcut is
+        offered_at TEXT NOT NULL,
+        PRIMARY KEY (channel_id, user_id)
+    )
+    """,
 )
 
 
@@ -150,6 +166,15 @@ class Store(Protocol):
 
     def recent_diagnoses(self, user_id: str, limit: int) -> list[DiagnosisRecord]:
         """The user's newest diagnoses first."""
+
+    def set_auto_triage(self, channel_id: str, enabled: bool, user_id: str | None) -> None:
+        """Turn automatic triage of uploads in a channel on or off (`/sccm auto on|off`)."""
+
+    def auto_triage(self, channel_id: str) -> bool | None:
+        """What was last said for the channel; None when nobody said anything."""
+
+    def first_offer(self, channel_id: str, user_id: str) -> bool:
+        """True once per channel and user: the first time the shortcut is offered there."""
 
 
 def _now() -> str:
@@ -344,6 +369,29 @@ class SqliteStore:
             (user_id, limit),
         )
         return [DiagnosisRecord(*row) for row in found]
+
+    # --- where uploads are triaged (issue 16) ------------------------------------------
+
+    def set_auto_triage(self, channel_id: str, enabled: bool, user_id: str | None) -> None:
+        with self._writing() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_triage (channel_id, enabled, set_by, set_at) "
+                "VALUES (?, ?, ?, ?)",
+                (channel_id, int(enabled), user_id, _now()),
+            )
+
+    def auto_triage(self, channel_id: str) -> bool | None:
+        found = self._read("SELECT enabled FROM channel_triage WHERE channel_id = ?", (channel_id,))
+        return bool(found[0][0]) if found else None
+
+    def first_offer(self, channel_id: str, user_id: str) -> bool:
+        with self._writing() as db:
+            added = db.execute(
+                "INSERT OR IGNORE INTO triage_offers (channel_id, user_id, offered_at) "
+                "VALUES (?, ?, ?)",
+                (channel_id, user_id, _now()),
+            )
+            return added.rowcount == 1
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -54,8 +54,9 @@ HOW_TO_COLLECT = (
     "`C:\\Windows\\Logs\\CBS\\CBS.log` for install failures, and on Windows 10 or later the "
     "output of `Get-WindowsUpdateLog` (it writes WindowsUpdate.log to the desktop). "
     "`sccm script collect > collect-logs.ps1` prints a PowerShell script that zips them all. "
-    f"Then upload the zip ({UPLOAD_TYPES}) in a support thread, in a direct message to me, or "
-    "through `/sccm diagnose`."
+    f"Then upload the zip ({UPLOAD_TYPES}) in a direct message to me, through "
+    "`/sccm diagnose`, or in a support thread: mention me in the message you upload it with, "
+    "unless `/sccm auto on` was said in that channel."
 )
 
 
