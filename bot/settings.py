@@ -81,8 +81,10 @@ class Settings(BaseSettings):
     # Slack's requests are a few KB (a modal submission with its view, tens of KB).
     sccm_bot_max_request_kb: int = Field(default=1024, ge=16, le=65536)
     # Channels whose uploads are triaged without being asked until someone turns it off
-    # there (`/sccm auto off`); `*` for every channel the app is in. DMs always are.
-    sccm_bot_auto_triage_channels: Annotated[frozenset[str], NoDecode] = frozenset()
+    # there (`/sccm auto off`); `*` for every channel the app is in, the default because
+    # the contract reads uploads in any channel the app is in; empty: only channels that
+    # opted in with `/sccm auto on`. DMs always are.
+    sccm_bot_auto_triage_channels: Annotated[frozenset[str], NoDecode] = frozenset({"*"})
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod

@@ -133,7 +133,11 @@ def test_the_default_channels_setting(clean_env: pytest.MonkeyPatch):
     clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
     clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
     settings, _ = load_settings("http")
-    assert not settings.auto_triage_by_default(CHANNEL), "nothing is read unasked by default"
+    # CONTRACT.md: an upload in a channel the app is in is read; turning that off is a choice
+    assert settings.auto_triage_by_default(CHANNEL), "every channel reads uploads by default"
+    clean_env.setenv("SCCM_BOT_AUTO_TRIAGE_CHANNELS", "")
+    settings, _ = load_settings("http")
+    assert not settings.auto_triage_by_default(CHANNEL), "empty: only channels that opted in"
     clean_env.setenv("SCCM_BOT_AUTO_TRIAGE_CHANNELS", f" {CHANNEL}, G0PRIVATE ,")
     settings, _ = load_settings("http")
     assert settings.auto_triage_by_default(CHANNEL)
