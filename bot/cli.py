@@ -54,6 +54,10 @@ examples:
   sccm script clear-cache > clear-cache.ps1
   sccm serve --http --port 3000           run the Slack app (see README: settings)
 
+environment:
+  SCCM_TRIAGE_FAST=0                      read every record with its parser, no byte scans:
+                                          slower, the same answer (for checking the fast path)
+
 exit status: 0 the command did its job (whatever the verdict); 2 bad input or usage (one
 'error:' line on stderr); 1 an internal bug.
 """

@@ -1060,12 +1060,16 @@ def _supporting_successes(views: dict[str, StageView], before: str | None) -> li
 
 
 def diagnose_upload(
-    path: Path, *, description: str | None = None, progress: ProgressCallback | None = None
+    path: Path,
+    *,
+    description: str | None = None,
+    progress: ProgressCallback | None = None,
+    fast: bool = True,
 ) -> Diagnosis:
     knowledge = kb()
-    signatures = _signature_set(knowledge)
+    signatures = _signature_set(knowledge, fast=fast)
     with open_upload(path) as upload:
-        reader = LogReader(upload)
+        reader = LogReader(upload, fast=fast)
         collector = Collector(knowledge, signatures)
         sources = reader.sources_in_order()
 
@@ -1091,12 +1095,14 @@ def diagnose_upload(
     return assemble(collector, report, knowledge, description)
 
 
-_SIGNATURE_SETS: dict[int, SignatureSet] = {}
+_SIGNATURE_SETS: dict[tuple[int, bool], SignatureSet] = {}
 
 
-def _signature_set(knowledge: KnowledgeBase) -> SignatureSet:
-    """Compiled once per knowledge base: compiling every pattern per upload would be waste."""
-    cached = _SIGNATURE_SETS.get(id(knowledge))
+def _signature_set(knowledge: KnowledgeBase, *, fast: bool = True) -> SignatureSet:
+    """Compiled once per knowledge base: compiling every pattern per upload would be waste.
+    `fast=False`: a set of its own whose matchers build no scanner."""
+    key = (id(knowledge), fast)
+    cached = _SIGNATURE_SETS.get(key)
     if cached is None or cached.kb is not knowledge:
-        cached = _SIGNATURE_SETS[id(knowledge)] = SignatureSet(knowledge)
+        cached = _SIGNATURE_SETS[key] = SignatureSet(knowledge, scan=fast)
     return cached

@@ -63,10 +63,12 @@ class LogMatcher:
         patterns: tuple[str, ...] | None = None,
         filtered: tuple[int, ...] = (),
         error_lines: bool = True,
+        scan: bool = True,
     ):
         """`patterns` and `filtered` make a `rest`: the whole patterns its scanner counts,
         and its signatures (positions) that the scanner finds by their own pattern.
-        `error_lines`: the scanner also finds every line holding a failure word."""
+        `error_lines`: the scanner also finds every line holding a failure word.
+        `scan=False`: no scanner at all (the fast path is off: files are read entry by entry)."""
         self.error_lines = error_lines
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
@@ -85,7 +87,7 @@ class LogMatcher:
         self._scanned_users: list[list[int]] = []
         self.counted: list[int] = []
         self.rest: LogMatcher | None = None
-        if not self.always:
+        if scan and not self.always:
             filters = [signatures[i].regex.pattern for i in filtered]
             # Error lines too: a line that says it failed may carry a code that decides.
             wanted = (ERROR_TEXT, *ERROR_LINE_TEXTS) if error_lines else (ERROR_TEXT,)
@@ -180,8 +182,10 @@ class LogMatcher:
 class SignatureSet:
     """The signatures of a knowledge base, indexed by the log they apply to."""
 
-    def __init__(self, knowledge: KnowledgeBase):
+    def __init__(self, knowledge: KnowledgeBase, *, scan: bool = True):
+        """`scan=False`: its matchers build no scanner (for reading entry by entry only)."""
         self.kb = knowledge
+        self.scan = scan
         self._by_log: dict[str, list[CompiledSignature]] = {}
         anywhere: list[CompiledSignature] = []
         for spec in knowledge.signatures:
@@ -215,7 +219,7 @@ class SignatureSet:
         if matcher is None:
             own = self._by_log.get(name, []) if name else []
             matcher = self._matchers[key] = LogMatcher(
-                own + self._anywhere, error_lines=error_lines
+                own + self._anywhere, error_lines=error_lines, scan=self.scan
             )
         return matcher
 
@@ -225,7 +229,7 @@ class SignatureSet:
         if matcher is None:
             every = {id(c): c for cs in self._by_log.values() for c in cs}
             every.update({id(c): c for c in self._anywhere})
-            matcher = self._matchers["*"] = LogMatcher(list(every.values()))
+            matcher = self._matchers["*"] = LogMatcher(list(every.values()), scan=self.scan)
         return matcher
 
     def for_component(self, component: str) -> tuple[str | None, LogMatcher]:

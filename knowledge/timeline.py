@@ -194,10 +194,14 @@ def sort_key(when: datetime | None) -> datetime | None:
 
 
 class LogReader:
-    """Reads every log of an open upload; collects per-file facts as a side effect."""
+    """Reads every log of an open upload; collects per-file facts as a side effect.
 
-    def __init__(self, upload: Upload):
+    `fast=False`: every file is read record by record (`file_entries`), never counted or
+    scanned from its bytes (`fast_facts` and `file_scan` decline)."""
+
+    def __init__(self, upload: Upload, *, fast: bool = True):
         self.upload = upload
+        self.fast = fast
         self.formats: dict[str, tuple[str, str]] = {}  # path -> (format, encoding)
         self.cleanings: dict[str, Cleaning] = {}  # path -> how a paste is cleaned
         self.zones = ZoneHints()
@@ -273,8 +277,8 @@ class LogReader:
     def fast_facts(self, source: LogSource) -> bool:
         """Collects one file's facts from its bytes; False when it needs `file_entries`."""
         fmt, encoding = self.formats[source.path]
-        if source.path in self.cleanings:
-            return False  # a paste: its lines are cleaned before they are read
+        if not self.fast or source.path in self.cleanings:
+            return False  # switched off, or a paste: its lines are cleaned before they are read
         with source.open() as binary:
             facts = fast_facts(fmt, binary, source.path, encoding)
         if facts is None:
@@ -289,8 +293,8 @@ class LogReader:
         get the upload's zone through `utc`.
         """
         fmt, encoding = self.formats[source.path]
-        if source.path in self.cleanings:
-            return None  # a paste: its lines are cleaned before they are read
+        if not self.fast or source.path in self.cleanings:
+            return None  # switched off, or a paste: its lines are cleaned before they are read
         return file_scan(fmt, encoding, binary, source.path, scanner, counting)
 
     def take_facts(self, source: LogSource, facts: FileFacts) -> None:
@@ -406,10 +410,10 @@ def catalogue_name(file_name: str, fmt: str) -> str | None:
     return info.name if info else None
 
 
-def read_report(path: Path) -> ReadReport:
+def read_report(path: Path, *, fast: bool = True) -> ReadReport:
     """`sccm logs PATH`: read every file once and describe what was read and skipped."""
     with open_upload(path) as upload:
-        reader = LogReader(upload)
+        reader = LogReader(upload, fast=fast)
         sources = reader.sources_in_order()
 
         def read_one(source: LogSource) -> _FileTally | None:
