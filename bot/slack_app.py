@@ -1,13 +1,14 @@
 """Builds the Bolt app: its Web API client, its worker pool, its listeners.
 
-The listeners live in `handlers/`; they get the app's shared pieces through `Services`.
+The listeners live in `handlers/`; they get the app's shared pieces through `Services`
+(bot/services.py, which they import instead of this module).
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,8 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from .answers import AnswerCache
 from .downloads import Downloader
+from .services import Services
 from .settings import Settings, SettingsError
 from .store import SqliteStore, Store, StoreError
 from .work import SeenRecently, WorkPool
@@ -40,19 +41,6 @@ logging.getLogger("slack_bolt.App").addFilter(_QuietTokenNotice())
 # Bolt runs listeners on its own pool (5 threads by default). Ours only ack, post a line
 # and queue work, but a 429 makes a post sleep; more threads keep later acks on time.
 LISTENER_THREADS = 16
-
-
-@dataclass
-class Services:
-    """What the listeners share: settings, the worker pool, the dedupe memory, storage."""
-
-    settings: Settings
-    pool: WorkPool
-    seen: SeenRecently
-    store: Store
-    downloader: Downloader
-    work_prefix: str  # folder names of this store's downloads, under the temporary folder
-    answers: AnswerCache = field(default_factory=AnswerCache)  # behind "Show everything"
 
 
 @dataclass

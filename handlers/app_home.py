@@ -34,7 +34,7 @@ from .blocks import (
 )
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

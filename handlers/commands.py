@@ -34,7 +34,7 @@ from .blocks import (
 from .modal import open_upload_form
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from bot.store import StoreError
 from .blocks import FEEDBACK_RIGHT, FEEDBACK_WRONG
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from knowledge.errors import InputError
 from .blocks import SHOW_EVERYTHING, full_answer_messages
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

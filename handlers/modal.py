@@ -27,7 +27,7 @@ from .blocks import UPLOAD_TYPES
 from .uploads import Triage, start_triage
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 CALLBACK_ID = "sccm_diagnose_upload"
 FILE_BLOCK, FILE_ACTION = "logs", "file"

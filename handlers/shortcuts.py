@@ -14,7 +14,7 @@ from .blocks import UPLOAD_TYPES
 from .uploads import Triage, described, start_triage
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 CALLBACK_ID = "triage_logs"
 

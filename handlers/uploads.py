@@ -53,7 +53,7 @@ from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
 
 if TYPE_CHECKING:
-    from bot.slack_app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

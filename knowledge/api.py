@@ -7,12 +7,21 @@ that escapes is a bug.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .models import Diagnosis, ErrorInfo, ReadReport
+from .models import Diagnosis, ErrorInfo, Progress, ProgressCallback, ReadReport
+
+__all__ = [
+    "FAST_ENV",
+    "Progress",
+    "ProgressCallback",
+    "diagnose_path",
+    "diagnose_symptom",
+    "fast_path",
+    "lookup_error",
+    "read_logs",
+]
 
 # `fast=False`, or this variable set to 0, reads every file the reference way: each
 # record through its format's parser, no byte scan and no scanner built. The answer is
@@ -20,19 +29,6 @@ from .models import Diagnosis, ErrorInfo, ReadReport
 FAST_ENV = "SCCM_TRIAGE_FAST"
 _ON = {"", "1", "true", "yes", "on"}
 _OFF = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """What a long diagnosis reports while it works (Slack edits its message with it)."""
-
-    files_read: int
-    files_total: int
-    current_file: str | None = None
-    stage_found: str | None = None  # stage id of the earliest failure seen so far
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 def fast_path(fast: bool | None = None) -> bool:

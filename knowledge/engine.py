@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .api import Progress, ProgressCallback
 from .archive import open_upload
 from .codes import error_line_codes, find_codes, says_failed
 from .collect import collect_advice
@@ -48,6 +47,8 @@ from .models import (
     FilesSummary,
     LedgerRow,
     NextStep,
+    Progress,
+    ProgressCallback,
     ReadReport,
     UpdateProgress,
     iso_time,

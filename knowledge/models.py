@@ -6,6 +6,7 @@ The JSON field names of the pydantic models are the public contract
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -218,3 +219,16 @@ class ErrorInfo(BaseModel):
     source: str | None = None
     routine: bool = False  # seen on healthy clients; not a failure by itself
     cause: str | None = None  # cause id the code points to, when it is that specific
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What a long diagnosis reports while it works (Slack edits its message with it)."""
+
+    files_read: int
+    files_total: int
+    current_file: str | None = None
+    stage_found: str | None = None  # stage id of the earliest failure seen so far
+
+
+ProgressCallback = Callable[[Progress], None]
