@@ -54,7 +54,6 @@ LogFormat = Literal["cmtrace", "simple", "wulog", "wulog-etw", "cbs", "cmtrace-c
 # Severity of an entry. CMTrace writes type="1" info, "2" warning, "3" error and
 # occasionally "0"; other formats are mapped onto the same scale by their parsers.
 VERBOSE, INFO, WARNING, ERROR = 0, 1, 2, 3
-SEVERITY_NAMES = {VERBOSE: "verbose", INFO: "info", WARNING: "warning", ERROR: "error"}
 
 
 @dataclass(slots=True)

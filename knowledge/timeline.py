@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import heapq
 import itertools
 import re
 from collections.abc import Iterator
@@ -348,25 +347,6 @@ class LogReader:
                 f"({self.zones.describe()})"
             )
         return "times are local: the log has no zone and no CMTrace log in the upload reveals it"
-
-    def merged(self) -> Iterator[Entry]:
-        """All entries of all files in one timeline, in time order.
-
-        Each rotation group streams in file order; the groups are merged by time, with
-        untimed entries keeping their place after the entry before them.
-        """
-        streams = [self._keyed_group(index, group) for index, group in enumerate(self.groups())]
-        for _key, _stream, _seq, entry in heapq.merge(*streams):
-            yield entry
-
-    def _keyed_group(self, index: int, group: list[LogSource]):
-        previous = datetime.min
-        for seq, (key, entry) in enumerate(
-            itertools.chain.from_iterable(self.file_entries(s) for s in group)
-        ):
-            if key is not None:
-                previous = key
-            yield previous, index, seq, entry
 
     def report(self, log_name_for=None) -> ReadReport:
         """Per-file facts of everything read so far, in upload order."""

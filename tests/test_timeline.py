@@ -1,4 +1,4 @@
-"""The reader's cross-file work: zones lent between logs, rotation order, merged timeline."""
+"""The reader's cross-file work: zones lent between logs, rotation order."""
 
 from __future__ import annotations
 
@@ -80,11 +80,12 @@ def test_rotated_files_are_read_oldest_first_and_listed_as_joining_the_current_o
     assert rotated["CAS.lo_"] == "Logs/CAS.log"
 
 
-def test_merged_timeline_is_in_time_order_across_files(tmp_path):
+def test_each_file_reads_in_its_own_order_with_times_made_utc(tmp_path):
     first = cmtrace_log(timeline(MORNING, (0, "ScanAgent", "a"), (20, "ScanAgent", "c")))
     second = cmtrace_log(timeline(MORNING, (10, "WUAHandler", "b"), (30, "WUAHandler", "d")))
     path = _write_zip(tmp_path, {"ScanAgent.log": first, "WUAHandler.log": second})
     with open_upload(path) as upload:
-        entries = list(LogReader(upload).merged())
-    assert [e.message for e in entries] == ["a", "b", "c", "d"]
+        reader = LogReader(upload)
+        entries = [e for s in reader.sources_in_order() for _, e in reader.file_entries(s)]
+    assert [e.message for e in entries] == ["a", "c", "b", "d"]
     assert entries[0].time == datetime(2024, 3, 5, 12, 0, tzinfo=UTC)
