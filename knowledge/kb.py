@@ -20,8 +20,8 @@ from .errors import InputError
 from .models import STAGE_IDS, StageId
 
 DATA_DIR = Path(__file__).with_name("data")
-# libyaml's safe loader reads the data files several times faster than the pure-Python one;
-# both accept exactly the same YAML.
+# libyaml's safe loader (C) where it is installed, else the pure-Python one: both accept
+# exactly the same YAML, and the C one loads the data files sooner at every start.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Files whose name says nothing are still recognisable by their format.
 _LOG_BY_FORMAT = {"wulog": "WindowsUpdate.log", "wulog-etw": "WindowsUpdate.log", "cbs": "CBS.log"}

@@ -28,8 +28,8 @@ from .prefilter import (
 # Routine lines repeat word for word thousands of times in a busy log ("Successfully
 # forwarded State Messages to the MP"), so what short messages matched is remembered,
 # per log. One memory serves every log and every upload of the process (the bot runs
-# for months): its bounds keep it to a few MB (more messages matched no more often on
-# the 300 MiB benchmark, and cost memory: 32768 added 7 MB to its peak).
+# for months): its bounds keep it to a few MB (how they were chosen: benchmarks/README.md,
+# "After parallel reading and one-pass scans of every big format").
 _REMEMBERED_MESSAGES = 16384
 _REMEMBERED_LENGTH = 256
 _remembered: dict[tuple[LogMatcher, str], list[tuple[CompiledSignature, str | None]]] = {}
