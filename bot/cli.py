@@ -31,6 +31,8 @@ settings (environment; the README's "Settings" lists them all):
   SCCM_BOT_WORKERS, SCCM_BOT_MAX_QUEUED   analyses at once, and waiting for a worker
   SCCM_BOT_HTTP_THREADS (16)               threads answering HTTP requests
   SCCM_BOT_MAX_REQUEST_KB (1024)           larger requests are refused (413) unread
+  SCCM_BOT_AUTO_TRIAGE_CHANNELS (*)        channel ids whose uploads are read unasked
+                                           (empty: opt-in); `/sccm auto on|off` per channel
   SCCM_BOT_STOP_SECONDS (8)                on SIGTERM or Ctrl-C: time running analyses
                                            get to finish; then their users are told
                                            they were stopped, and the process exits

@@ -7,6 +7,7 @@ Everything is checked before anything connects: a missing or malformed value bec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -15,6 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Mode = Literal["http", "socket"]
+
+EVERY_CHANNEL = "*"
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")  # public (C) and private (G) channels
 
 # What each variable is, for error messages a person can act on.
 _WHAT = {
@@ -33,6 +37,7 @@ _WHAT = {
     "sccm_bot_http_threads": "a whole number of threads answering HTTP requests",
     "sccm_bot_max_request_kb": "a whole number of kilobytes",
     "sccm_bot_http_timeout_seconds": "whole seconds, 1 to 600",
+    "sccm_bot_auto_triage_channels": "comma-separated channel ids such as C0123ABCD, or *",
 }
 
 
@@ -79,6 +84,11 @@ class Settings(BaseSettings):
     # Slack sends each request at once and seldom reuses a connection: one idle this long,
     # or a request still arriving after it, is a stuck or hostile client.
     sccm_bot_http_timeout_seconds: int = Field(default=15, ge=1, le=600)
+    # Channels whose uploads are triaged without being asked until someone turns it off
+    # there (`/sccm auto off`); `*` for every channel the app is in, the default because
+    # the contract reads uploads in any channel the app is in; empty: only channels that
+    # opted in with `/sccm auto on`. DMs always are.
+    sccm_bot_auto_triage_channels: Annotated[frozenset[str], NoDecode] = frozenset({"*"})
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -139,6 +149,27 @@ class Settings(BaseSettings):
         if not origins:
             raise ValueError("must name at least one origin")
         return tuple(origins)
+
+    @field_validator("sccm_bot_auto_triage_channels", mode="before")
+    @classmethod
+    def _channels(cls, value) -> frozenset[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        channels = set()
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            if item != EVERY_CHANNEL and not _CHANNEL_ID.fullmatch(item):
+                raise ValueError(
+                    f"{item!r} is not a channel id (copy it from the channel's details, "
+                    "e.g. C0123ABCD)"
+                )
+            channels.add(item)
+        return frozenset(channels)
+
+    def auto_triage_by_default(self, channel: str) -> bool:
+        """Whether uploads in `channel` are triaged when nobody has said otherwise there."""
+        listed = self.sccm_bot_auto_triage_channels
+        return EVERY_CHANNEL in listed or channel in listed
 
     @property
     def max_upload_bytes(self) -> int:

@@ -63,6 +63,36 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS work_by_key ON work (file_key, state)",
     "CREATE INDEX IF NOT EXISTS work_by_state ON work (state)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+    """
+    CREATE TABLE IF NOT EXISTS diagnoses (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recorded_at TEXT NOT NULL,          -- ISO 8601 UTC
+        user_id TEXT NOT NULL,              -- who asked: their App Home lists it
+        channel_id TEXT,
+        what TEXT NOT NULL,                 -- the upload's label or the symptom typed
+        source TEXT NOT NULL,               -- logs / symptom
+        verdict TEXT NOT NULL,
+        stage TEXT,
+        headline TEXT NOT NULL              -- the cause or stage title, for a person
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS diagnoses_by_user ON diagnoses (user_id, id)",
+    """
+    CREATE TABLE IF NOT EXISTS channel_triage (
+        channel_id TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,           -- 1: uploads here are triaged without asking
+        set_by TEXT,                        -- who typed /sccm auto on|off
+        set_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS triage_offers (
+        channel_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,              -- told once where the shortcut is
+        offered_at TEXT NOT NULL,
+        PRIMARY KEY (channel_id, user_id)
+    )
+    """,
 )
 
 
@@ -85,6 +115,20 @@ class WorkRecord:
     attempts: int = 0
     progress_ts: str | None = None
     answer: dict | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosisRecord:
+    """One diagnosis given to someone, for their App Home (no log lines, no file contents)."""
+
+    user_id: str
+    channel_id: str | None
+    what: str
+    source: str
+    verdict: str
+    stage: str | None
+    headline: str
+    recorded_at: str = ""  # set by the store
 
 
 class Store(Protocol):
@@ -117,6 +161,20 @@ class Store(Protocol):
 
     def waiting_for(self, file_key: str) -> list[WorkRecord]:
         """Records waiting for the analysis of these files in another channel."""
+
+    def record_diagnosis(self, record: DiagnosisRecord) -> None: ...
+
+    def recent_diagnoses(self, user_id: str, limit: int) -> list[DiagnosisRecord]:
+        """The user's newest diagnoses first."""
+
+    def set_auto_triage(self, channel_id: str, enabled: bool, user_id: str | None) -> None:
+        """Turn automatic triage of uploads in a channel on or off (`/sccm auto on|off`)."""
+
+    def auto_triage(self, channel_id: str) -> bool | None:
+        """What was last said for the channel; None when nobody said anything."""
+
+    def first_offer(self, channel_id: str, user_id: str) -> bool:
+        """True once per channel and user: the first time the shortcut is offered there."""
 
 
 def _now() -> str:
@@ -284,6 +342,56 @@ class SqliteStore:
             (file_key,),
         )
         return [_work_of(r) for r in found]
+
+    # --- diagnoses given (App Home) -------------------------------------------------------
+
+    def record_diagnosis(self, record: DiagnosisRecord) -> None:
+        with self._writing() as db:
+            db.execute(
+                "INSERT INTO diagnoses (recorded_at, user_id, channel_id, what, source, "
+                "verdict, stage, headline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    record.user_id,
+                    record.channel_id,
+                    record.what,
+                    record.source,
+                    record.verdict,
+                    record.stage,
+                    record.headline,
+                ),
+            )
+
+    def recent_diagnoses(self, user_id: str, limit: int) -> list[DiagnosisRecord]:
+        found = self._read(
+            "SELECT user_id, channel_id, what, source, verdict, stage, headline, recorded_at "
+            "FROM diagnoses WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [DiagnosisRecord(*row) for row in found]
+
+    # --- where uploads are triaged (issue 16) ------------------------------------------
+
+    def set_auto_triage(self, channel_id: str, enabled: bool, user_id: str | None) -> None:
+        with self._writing() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO channel_triage (channel_id, enabled, set_by, set_at) "
+                "VALUES (?, ?, ?, ?)",
+                (channel_id, int(enabled), user_id, _now()),
+            )
+
+    def auto_triage(self, channel_id: str) -> bool | None:
+        found = self._read("SELECT enabled FROM channel_triage WHERE channel_id = ?", (channel_id,))
+        return bool(found[0][0]) if found else None
+
+    def first_offer(self, channel_id: str, user_id: str) -> bool:
+        with self._writing() as db:
+            added = db.execute(
+                "INSERT OR IGNORE INTO triage_offers (channel_id, user_id, offered_at) "
+                "VALUES (?, ?, ?)",
+                (channel_id, user_id, _now()),
+            )
+            return added.rowcount == 1
 
     # --- plumbing -----------------------------------------------------------------------
 

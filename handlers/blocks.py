@@ -55,6 +55,7 @@ USAGE = (
     "`/sccm error <code>` what an error code means (0x87D00692, 87d00692, -2016410990)\n"
     "`/sccm stages` the ten stages of the software-update pipeline\n"
     "`/sccm steps <stage>` the troubleshooting steps for a stage (e.g. `scan`)\n"
+    "`/sccm auto on` / `off` read every logs upload in this channel, or only when asked\n"
     "`/sccm help` this list"
 )
 
@@ -547,9 +548,11 @@ def help_message() -> Message:
         _header("SCCM triage"),
         _section(USAGE),
         _section(
-            f"*In a support thread:* upload the client's logs ({UPLOAD_TYPES}) in a channel "
-            "I am in, or use the *Triage logs* message shortcut on a message with a file. "
-            "I reply in the thread with the failing stage, the evidence and the next step."
+            f"*In a support thread:* upload the client's logs ({UPLOAD_TYPES}) and mention me "
+            "in the same message, or use the *Triage logs* message shortcut on a message "
+            "with a file. In channels where `/sccm auto on` was said, and in direct messages, "
+            "I read every upload. I reply in the thread with the failing stage, the evidence "
+            "and the next step."
         ),
         _context("Slash commands cannot be used inside threads; uploads and the shortcut can."),
     ]

@@ -15,10 +15,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.store import StoreError
 from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
+from .app_home import remember_diagnosis
 from .blocks import (
     USAGE,
     Message,
@@ -49,6 +51,31 @@ def _usage(problem: str) -> Message:
     return notice(f"{problem}\n\nUsage:\n{USAGE}")
 
 
+def auto_triage_answer(services: Services, channel: str, user: str | None, word: str) -> Message:
+    """`/sccm auto on|off` turns automatic triage of uploads in this channel on or off
+    (kept in the store); `/sccm auto` says how it is set."""
+    if channel.startswith("D"):
+        return notice("In direct messages and group DMs I read every upload; nothing to set.")
+    try:
+        if word in ("on", "off"):
+            services.store.set_auto_triage(channel, word == "on", user)
+        said = services.store.auto_triage(channel)
+    except StoreError as problem:
+        return notice(f"I cannot read or change this channel's setting now ({problem}).")
+    enabled = said if said is not None else services.settings.auto_triage_by_default(channel)
+    if enabled:
+        state = (
+            "Automatic triage is on here: I read every logs upload in this channel (if I am "
+            "a member: `/invite @sccm`). `/sccm auto off` stops it."
+        )
+    else:
+        state = (
+            "Automatic triage is off here: I read an upload only when someone mentions me "
+            "in its message or uses the *Triage logs* shortcut. `/sccm auto on` starts it."
+        )
+    return notice(state)
+
+
 def register(app: App, services: Services) -> None:
     def answer(respond: Respond, build: Callable[[], Message]) -> None:
         """Build an answer and post it for the channel; an InputError goes to the user."""
@@ -60,11 +87,12 @@ def register(app: App, services: Services) -> None:
             log.exception("/sccm failed")
             _to_user(respond, notice("Something went wrong inside the app; please try again."))
 
-    def diagnose_symptom(respond: Respond, text: str) -> None:
+    def diagnose_symptom(respond: Respond, text: str, user: str | None, channel: str | None):
         def job() -> None:
             def build() -> Message:
                 diagnosis = api.diagnose_symptom(text)
                 key = services.answers.keep(diagnosis)
+                remember_diagnosis(services, user, channel, diagnosis, text)
                 return diagnosis_message(diagnosis, answer_key=key, symptom=text)
 
             answer(respond, build)
@@ -88,7 +116,7 @@ def register(app: App, services: Services) -> None:
         verb, _, rest = (command.get("text") or "").strip().partition(" ")
         verb, rest = verb.lower(), rest.strip()
         if verb == "diagnose" and rest:
-            diagnose_symptom(respond, rest)
+            diagnose_symptom(respond, rest, command.get("user_id"), command.get("channel_id"))
         elif verb == "diagnose":
             try:
                 open_upload_form(
@@ -107,6 +135,16 @@ def register(app: App, services: Services) -> None:
             answer(respond, lambda: steps_message(rest))
         elif verb == "steps":
             _to_user(respond, _usage("Say which stage: `/sccm steps scan`."))
+        elif verb == "auto" and rest.lower() in ("", "on", "off"):
+            message = auto_triage_answer(
+                services, command["channel_id"], command.get("user_id"), rest.lower()
+            )
+            if rest:  # the channel learns who changed how the app behaves there
+                _to_channel(respond, message)
+            else:
+                _to_user(respond, message)
+        elif verb == "auto":
+            _to_user(respond, _usage("Say `/sccm auto on` or `/sccm auto off`."))
         elif verb in ("", "help"):
             _to_user(respond, help_message())
         else:

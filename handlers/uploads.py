@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -49,6 +49,7 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 
+from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
 
 if TYPE_CHECKING:
@@ -311,6 +312,7 @@ def _outcome(
             cancelled=stopping,
             progress=progress.update,
         )
+        remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
         return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names)), True
     except (DownloadStopped, AnalysisStopped) as stopped:
         if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
@@ -525,9 +527,59 @@ def described(client: WebClient, file: dict) -> dict:
     return file
 
 
+def _conversation_type(event: dict) -> str:
+    """`channel`, `group` (private channel), `im` or `mpim`; Slack sends it, the id
+    prefix is the fallback (D: a direct message)."""
+    kind = event.get("channel_type")
+    if kind:
+        return kind
+    return "im" if str(event.get("channel", "")).startswith("D") else "channel"
+
+
+def triage_wanted(services: Services, event: dict, bot_user_id: str | None) -> bool:
+    """Uploads are read unasked in the app's DMs and group DMs, when the message mentions
+    the app, and in channels that opted in (`/sccm auto on`, else the
+    SCCM_BOT_AUTO_TRIAGE_CHANNELS default)."""
+    if _conversation_type(event) in ("im", "mpim"):
+        return True
+    if bot_user_id and f"<@{bot_user_id}>" in (event.get("text") or ""):
+        return True
+    channel = event["channel"]
+    try:
+        said = services.store.auto_triage(channel)
+    except StoreError as problem:
+        log.error("cannot read whether %s opted in: %s", channel, problem)
+        said = None
+    return said if said is not None else services.settings.auto_triage_by_default(channel)
+
+
+def shortcut_offer(bot_user_id: str | None) -> str:
+    mention = f"<@{bot_user_id}>" if bot_user_id else "me"
+    return (
+        "I read uploads in this channel only when asked: use the *Triage logs* shortcut "
+        "(the message's ⋮ More actions menu) on a message with logs, or mention "
+        f"{mention} in the message you upload them with. `/sccm auto on` makes me read "
+        "every upload here. (I say this once.)"
+    )
+
+
+def offer_shortcut_once(
+    services: Services, channel: str, user: str | None, bot_user_id: str | None, tell
+) -> None:
+    if not user:
+        return
+    try:
+        first = services.store.first_offer(channel, user)
+    except StoreError as problem:
+        log.error("cannot record the shortcut offer in %s: %s", channel, problem)
+        return
+    if first:
+        tell(shortcut_offer(bot_user_id))
+
+
 def register(app: App, services: Services) -> None:
     @app.event({"type": "message", "subtype": "file_share"})
-    def on_file_share(body: dict, event: dict, client: WebClient) -> None:
+    def on_file_share(body: dict, event: dict, client: WebClient, context: BoltContext) -> None:
         event_id = body.get("event_id")
         if event_id and not services.seen.first_time(f"event:{event_id}"):
             return  # a retried delivery of an event already handled
@@ -537,7 +589,9 @@ def register(app: App, services: Services) -> None:
             if not user:
                 return
             try:
-                client.chat_postEphemeral(channel=channel, user=user, text=text)
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=text, thread_ts=event.get("thread_ts")
+                )
             except SlackApiError as problem:
                 log.warning("cannot tell %s in %s: %s", user, channel, problem.response)
 
@@ -549,6 +603,9 @@ def register(app: App, services: Services) -> None:
         files = [f for f in shared if is_supported(f)]
         if not files:
             return  # screenshots and the like are not ours to comment on
+        if not triage_wanted(services, event, context.bot_user_id):
+            offer_shortcut_once(services, channel, user, context.bot_user_id, tell_user)
+            return
 
         thread_ts = event.get("thread_ts") or event["ts"]
         start_triage(services, client, Triage(channel, thread_ts, files, user), tell_user)

@@ -97,6 +97,17 @@ _FAILURE_WORDS = re.compile(
     r"fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
 )
 ERROR_LINE_TEXTS = ("fail", "error", "fatal", "return value 3", "exit code", "exitcode")
+# Each failure word's literal part: a line without one of them cannot say it failed.
+_FAILURE_LITERALS = ("fail", "error", "fatal", "return value 3", "exit")
+
+
+def says_failed(message: str) -> bool:
+    """Whether the line may say something failed (a quick test before the regexes; `lower`
+    folds ASCII letters as the regexes' IGNORECASE does, and only finds more elsewhere)."""
+    lower = message.lower()
+    return any(word in lower for word in _FAILURE_LITERALS)
+
+
 # "no error", "error 0", "without errors": a failure word that says nothing failed.
 _NOT_A_FAILURE = re.compile(
     r"\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b",
@@ -113,6 +124,8 @@ def error_line_codes(message: str) -> list[str]:
     "return value 3") stands within a short distance of it in the same message; routine
     lines that carry codes without such a word (or only a "no error") give none.
     """
+    if not says_failed(message):
+        return []  # most records, decided without the regexes
     words = [m.start() for m in _FAILURE_WORDS.finditer(message)]
     if not words:
         return []

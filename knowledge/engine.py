@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .api import Progress, ProgressCallback
 from .archive import open_upload
-from .codes import error_line_codes, find_codes
+from .codes import error_line_codes, find_codes, says_failed
 from .collect import collect_advice
 from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
@@ -80,15 +80,26 @@ _NOISY_FORMATS = {"wulog", "wulog-etw", "cbs", "text", "cmtrace-copy"}
 #  excerpt - as `lines`, in a file of at most EXCERPT_ENTRIES entries only: a whole
 #         Windows 10 WindowsUpdate.log keeps weeks of retried failures ("DO job failed",
 #         "Call error code", `*FAILED*` traces) on machines that are fine, where a pasted
-#         excerpt is what someone chose to show.
+#         excerpt is what someone chose to show (and a file over EXCERPT_BYTES is whole:
+#         `none`, no code is read on its own).
 _CODE_LINES = {"cbs": "typed", "wulog-etw": "excerpt"}
 EXCERPT_ENTRIES = 400
+# A file bigger than this is a whole log, not an excerpt, whatever its number of entries:
+# its codes are never read on their own, so its byte scan need not hand over failure lines.
+EXCERPT_BYTES = 256 << 10
 _FORMATS_WITH_OWN_STAGES = {"wulog", "wulog-etw", "cbs"}
 _CODE_LINES.update({fmt: "lines" for fmt in _NOISY_FORMATS - set(_CODE_LINES)})
 
 
-def _code_lines(fmt: str) -> str:
-    return _CODE_LINES.get(fmt, "all")
+def _code_lines(fmt: str, size: int) -> str:
+    rule = _CODE_LINES.get(fmt, "all")
+    return "none" if rule == "excerpt" and size > EXCERPT_BYTES else rule
+
+
+def _scans_error_lines(rule: str) -> bool:
+    """Whether a byte scan must hand over every line holding a failure word (the rule may
+    read codes from lines that are not error-typed)."""
+    return rule != "none"
 
 
 MAX_EVIDENCE = 10
@@ -326,6 +337,8 @@ class FileFold:
         return codes
 
     def _error_line_codes(self, message: str) -> list[str]:
+        if not says_failed(message):
+            return []  # most records handed over for a signature: not worth remembering
         codes = self._line_codes.get(message)
         if codes is None:
             if len(self._line_codes) >= _REMEMBERED_FAILURES:
@@ -338,6 +351,8 @@ class FileFold:
     ):
         """Records the known codes of a line no failure signature explained, as `rule`
         (see _CODE_LINES) allows; `is_error()` says whether the line is error-typed."""
+        if rule == "none":
+            return
         if rule == "all":
             codes = self._codes_in(message) if is_error() else self._error_line_codes(message)
         elif rule in ("lines", "excerpt") or is_error():
@@ -459,7 +474,11 @@ class Collector:
 
     def prepare(self, reader: LogReader, sources) -> None:
         """Compiles the signatures of every log among `sources`, ahead of reading them."""
-        self.signatures.prepare(self._log_of(reader, source) for source in sources)
+        for source in sources:
+            rule = _code_lines(reader.formats[source.path][0], source.size)
+            self.signatures.for_log(
+                self._log_of(reader, source), error_lines=_scans_error_lines(rule)
+            )
 
     def _log_of(self, reader: LogReader, source):
         fmt, _ = reader.formats[source.path]
@@ -468,13 +487,14 @@ class Collector:
     def read_file(self, reader: LogReader, source, index: int) -> FileFold:
         """One file's fold: scanned in one pass where its format allows, else entry by entry."""
         info = self._log_of(reader, source)
-        sigs = self.signatures.for_log(info)
         fmt, _ = reader.formats[source.path]
+        rule = _code_lines(fmt, source.size)
+        sigs = self.signatures.for_log(info, error_lines=_scans_error_lines(rule))
         if info is not None and sigs.scanner is not None:
-            fold = self._scan(reader, source, index, sigs, info.name, _code_lines(fmt))
+            fold = self._scan(reader, source, index, sigs, info.name, rule)
             if fold is not None:
                 return fold
-        return self._read_entries(reader, source, index, info, sigs, _code_lines(fmt))
+        return self._read_entries(reader, source, index, info, sigs, rule)
 
     def _scan(self, reader, source, index, sigs, log, rule) -> FileFold | None:
         rest = sigs.rest

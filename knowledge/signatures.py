@@ -62,9 +62,12 @@ class LogMatcher:
         signatures: list[CompiledSignature],
         patterns: tuple[str, ...] | None = None,
         filtered: tuple[int, ...] = (),
+        error_lines: bool = True,
     ):
         """`patterns` and `filtered` make a `rest`: the whole patterns its scanner counts,
-        and its signatures (positions) that the scanner finds by their own pattern."""
+        and its signatures (positions) that the scanner finds by their own pattern.
+        `error_lines`: the scanner also finds every line holding a failure word."""
+        self.error_lines = error_lines
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
         self._always_at = {i for i, s in enumerate(signatures) if s.literals is None}
@@ -85,7 +88,8 @@ class LogMatcher:
         if not self.always:
             filters = [signatures[i].regex.pattern for i in filtered]
             # Error lines too: a line that says it failed may carry a code that decides.
-            extra = [t for t in (ERROR_TEXT, *ERROR_LINE_TEXTS) if t not in self._users]
+            wanted = (ERROR_TEXT, *ERROR_LINE_TEXTS) if error_lines else (ERROR_TEXT,)
+            extra = [t for t in wanted if t not in self._users]
             self.scanner = TextScanner([*self._texts, *extra], patterns or (), filters)
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
             self._scanned_users += [[i] for i in filtered]
@@ -125,7 +129,7 @@ class LogMatcher:
         )
         if counted or filtered:
             patterns = tuple(self.signatures[i].regex.pattern for i in counted)
-            self.rest = LogMatcher(others, patterns, filtered)
+            self.rest = LogMatcher(others, patterns, filtered, self.error_lines)
             self.counted = counted
 
     def matches(
@@ -195,25 +199,24 @@ class SignatureSet:
         for info in knowledge.logs:
             for component in info.components:
                 self._components.setdefault(component.lower(), info)
-        self._matchers: dict[str | None, LogMatcher] = {}
+        self._matchers: dict[str | tuple[str | None, str] | None, LogMatcher] = {}
         self._for_component: dict[str, tuple[str | None, LogMatcher]] = {}
 
     def identify(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is, from its name, else from its format."""
         return self.kb.log_for_file(file_name, fmt)
 
-    def prepare(self, infos) -> None:
-        """Builds the matchers of these logs now (before reading forks its workers, so
-        that they are compiled once, not once per worker)."""
-        for info in infos:
-            self.for_log(info)
-
-    def for_log(self, info: LogInfo | None) -> LogMatcher:
+    def for_log(self, info: LogInfo | None, *, error_lines: bool = True) -> LogMatcher:
+        """The signatures of a log; `error_lines`: its scanner also finds every line that
+        holds a failure word (for formats whose untyped lines may give codes)."""
         name = info.name if info else None
-        matcher = self._matchers.get(name)
+        key = name if error_lines else (name, "errors only")
+        matcher = self._matchers.get(key)
         if matcher is None:
             own = self._by_log.get(name, []) if name else []
-            matcher = self._matchers[name] = LogMatcher(own + self._anywhere)
+            matcher = self._matchers[key] = LogMatcher(
+                own + self._anywhere, error_lines=error_lines
+            )
         return matcher
 
     def for_any_log(self) -> LogMatcher:

@@ -17,7 +17,7 @@ import pytest
 
 from knowledge.api import diagnose_path
 from knowledge.codes import error_line_codes, find_codes
-from knowledge.engine import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_ENTRIES
+from knowledge.engine import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
 from knowledge.kb import kb
 from knowledge.models import Diagnosis
 from tests.logbuilder import zip_bytes
@@ -254,6 +254,30 @@ def test_a_windows10_windowsupdate_excerpt_counts_but_a_whole_log_does_not(tmp_p
     assert (excerpt.verdict, excerpt.stage) == ("failure", "download")
     whole = _diagnose(_etw_lines(EXCERPT_ENTRIES + 10).files(), tmp_path)
     assert whole.verdict != "failure"
+
+
+def test_a_big_windowsupdate_log_is_whole_even_with_few_entries(tmp_path):
+    # Few but long lines: over EXCERPT_BYTES the file is a whole log, and its byte scan
+    # (and the entry-by-entry reading alike) reads no code on its own.
+    logs = Logs()
+    padding = "x" * 2000
+    entries = (EXCERPT_BYTES // len(padding)) + 20
+    assert entries < EXCERPT_ENTRIES
+    for n in range(entries):
+        logs.wu_etw(n / 100, "Agent", f"Routine line number {n} {padding}")
+    logs.wu_etw(entries / 100, "DownloadManager", "Download call returned error 0x800706d9")
+    assert _diagnose(logs.files(), tmp_path).verdict != "failure"
+
+
+def test_a_whole_windowsupdate_log_is_scanned_without_its_failure_lines():
+    from knowledge.signatures import SignatureSet
+
+    info = next(log for log in kb().logs if log.name == "WindowsUpdate.log")
+    signatures = SignatureSet(kb())
+    excerpt = signatures.for_log(info).scanner
+    whole = signatures.for_log(info, error_lines=False).scanner
+    assert excerpt is not None and whole is not None
+    assert "fail" in excerpt.texts and "fail" not in whole.texts
 
 
 # --- a specific cause beats a generic one ------------------------------------------------

@@ -309,6 +309,11 @@ def _facts_symbol(value: str) -> str | None:
     return None if value in ("", "—", "-") else value
 
 
+# Where the real reports we hold disagree with the researched stage, the data follows them
+# (error_codes.yaml says why beside the code).
+FACTS_STAGE_CHANGED = {"0x8024001E": ("scan", "install")}
+
+
 def test_every_facts_code_is_in_the_data(facts_rows):
     codes = load_error_codes()
     assert len(facts_rows) >= 158
@@ -318,7 +323,12 @@ def test_every_facts_code_is_in_the_data(facts_rows):
         entry = codes[code]
         assert entry.symbol == _facts_symbol(row["symbol"]), code
         stage = row["stage"].strip()
-        assert entry.stage == FACTS_STAGES.get(stage, stage), code
+        stage = FACTS_STAGES.get(stage, stage)
+        if code in FACTS_STAGE_CHANGED:
+            researched, ours = FACTS_STAGE_CHANGED[code]
+            assert (stage, entry.stage) == (researched, ours), code
+            continue
+        assert entry.stage == stage, code
 
 
 def _normalised(text: str) -> str:

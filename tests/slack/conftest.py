@@ -29,6 +29,7 @@ from .fake_slack import TEAM, FakeSlack
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-0000-1111-testtoken"
 CHANNEL = "C0SUPPORT"
+SECOND_CHANNEL = "C0OTHERTEAM"  # another team's support channel, also opted in
 USER = "U0ADMIN"
 
 SETTINGS_VARIABLES = (
@@ -47,6 +48,7 @@ SETTINGS_VARIABLES = (
     "SCCM_BOT_HTTP_THREADS",
     "SCCM_BOT_MAX_REQUEST_KB",
     "SCCM_BOT_HTTP_TIMEOUT_SECONDS",
+    "SCCM_BOT_AUTO_TRIAGE_CHANNELS",
 )
 
 
@@ -144,6 +146,8 @@ def running_app(
     clean_env.setenv("SCCM_BOT_FILE_ORIGINS", fake_slack.origin)
     clean_env.setenv("SCCM_BOT_FEEDBACK_DB", str(feedback_db))
     clean_env.setenv("SCCM_BOT_WORKERS", "3")
+    # the support channels opted in to automatic triage (tests/slack/test_opt_in.py: others)
+    clean_env.setenv("SCCM_BOT_AUTO_TRIAGE_CHANNELS", f"{CHANNEL},{SECOND_CHANNEL}")
     multiprocessing.util.get_temp_dir()  # the analysis server's socket: not in scratch
     clean_env.setattr(tempfile, "tempdir", str(scratch))  # where downloads land
     settings, mode = load_settings(None)

@@ -221,6 +221,8 @@ class FakeSlack:
             return {"ok": True, "message_ts": f"1710000000.{next(self._ts):06d}"}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0UPLOAD", **(params.get("view") or {})}}
+        if method == "views.publish":
+            return {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}
         if method == "files.info":
             info = self.file_infos.get(params.get("file", ""))
             return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from .conftest import BOT_TOKEN, SETTINGS_VARIABLES, SIGNING_SECRET
+from .conftest import BOT_TOKEN, CHANNEL, SETTINGS_VARIABLES, SIGNING_SECRET
 from .fake_slack import TEAM, FakeSlack
 
 START_LIMIT = 30.0  # seconds a loaded CI machine may take to import and listen
@@ -40,6 +40,7 @@ def environment(fake: FakeSlack, store: Path, scratch: Path, **extra: str) -> di
         SLACK_API_URL=fake.api_url,
         SCCM_BOT_FILE_ORIGINS=fake.origin,
         SCCM_BOT_FEEDBACK_DB=str(store),
+        SCCM_BOT_AUTO_TRIAGE_CHANNELS=CHANNEL,
         TMPDIR=str(scratch),
         PYTHONUNBUFFERED="1",
     )

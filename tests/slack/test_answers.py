@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from .conftest import CHANNEL, USER, RunningApp
+from .conftest import CHANNEL, SECOND_CHANNEL, USER, RunningApp
 from .test_end_to_end import file_share, final_answer, gpo_conflict_zip, has_diagnosis
 
-OTHER_CHANNEL = "C0OTHERTEAM"
+OTHER_CHANNEL = SECOND_CHANNEL
 
 
 def shared_in(channel: str, file: dict, ts: str) -> dict:

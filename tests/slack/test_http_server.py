@@ -52,6 +52,7 @@ def start_serve(fake: FakeSlack, tmp_path: Path, **settings: str) -> tuple[Serve
         SLACK_API_URL=fake.api_url,
         SCCM_BOT_FILE_ORIGINS=fake.origin,
         SCCM_BOT_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"),
+        SCCM_BOT_AUTO_TRIAGE_CHANNELS=CHANNEL,
         TMPDIR=str(scratch),
         **settings,
     )

@@ -23,7 +23,9 @@ def test_manifest_matches_what_the_app_listens_for():
         "message.channels",
         "message.groups",
         "message.im",
+        "app_home_opened",
     }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True
+    assert features["app_home"]["home_tab_enabled"] is True
