@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -197,9 +196,6 @@ def test_events_the_app_does_not_handle_are_acknowledged_with_200(served: Served
         {"type": "app_rate_limited", "team_id": TEAM, "minute_rate_limited": 1, "api_app_id": "A"}
     )
     assert served.post(rate_limited, "application/json").status_code == 200
-    unknown_action = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "U1"}}
-    body = urlencode({"payload": json.dumps(unknown_action)})
-    assert served.post(body, "application/x-www-form-urlencoded").status_code in (200, 404)
 
 
 def closed_within(connections: list[socket.socket], seconds: float) -> float:
