@@ -160,7 +160,10 @@ def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
     if not args.full:
         what = shlex.quote(args.path) if args.path else f"--symptom {shlex.quote(args.symptom)}"
         hint = f"All evidence, codes and sources: sccm diagnose {what} --full"
-    text.print_diagnosis(diagnosis, text.console(), full=args.full, more_hint=hint)
+    console = text.console()
+    if hint and len(hint) > console.width:  # a long path: one line still says how
+        hint = "All evidence, codes and sources: the same command with --full"
+    text.print_diagnosis(diagnosis, console, full=args.full, more_hint=hint)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

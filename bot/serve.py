@@ -7,6 +7,12 @@ closed after a timeout. `POST /slack/events` takes commands, events and interact
 `GET /healthz` answers probes. Socket Mode connects out to Slack and still answers
 `/healthz` on the port, so one container health check works in both modes.
 
+What the endpoint refuses before Bolt sees a request is in `bot.endpoint`. A connection
+is closed when it stays idle, or when a request on it has not fully arrived, for
+SCCM_BOT_HTTP_TIMEOUT_SECONDS: a held-open or trickling connection costs a socket for
+that long and never a thread (waitress reads requests on one event loop; its threads
+only run the app on requests that have fully arrived).
+
 SIGTERM (and Ctrl-C) stops gracefully: stop accepting connections, let requests being
 answered finish, then give running analyses SCCM_BOT_STOP_SECONDS to finish; those still
 running tell their users they were stopped, and the process exits.
@@ -20,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -29,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 from waitress.server import create_server
 
+from .endpoint import guarded
 from .settings import Mode, Settings, SettingsError, load_settings
 from .slack_app import SlackApp, build_app
 
@@ -38,7 +46,11 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 BIND_HOST = "0.0.0.0"  # inside a container the port is published by Docker
-IDLE_SECONDS = 120  # a kept-alive connection with no request is closed after this
+CONNECTION_SECONDS = 15  # an idle connection, or a request still arriving, is closed after
+CHECK_EVERY_SECONDS = 1  # how often connections are checked against that (a cheap scan)
+# Open connections waitress keeps; past it new ones wait in the listen backlog. Idle ones
+# cost a socket, no thread; 500 stays under the 1024 open files a container may allow.
+CONNECTION_LIMIT = 500
 REQUESTS_DRAIN_SECONDS = 5.0  # on stop: time for requests being answered to finish
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -49,7 +61,14 @@ class HttpServer:
     """waitress on one port, run by `serve_forever` until `shutdown`."""
 
     def __init__(
-        self, application: WsgiApp, host: str, port: int, *, threads: int, max_request_bytes: int
+        self,
+        application: WsgiApp,
+        host: str,
+        port: int,
+        *,
+        threads: int,
+        max_request_bytes: int,
+        connection_seconds: int = CONNECTION_SECONDS,
     ):
         self._map: dict = {}  # waitress's socket map: the listener, its trigger, connections
         self._server = create_server(
@@ -59,12 +78,37 @@ class HttpServer:
             port=port,
             threads=threads,
             max_request_body_size=max_request_bytes,
-            channel_timeout=IDLE_SECONDS,
+            channel_timeout=connection_seconds,
+            cleanup_interval=CHECK_EVERY_SECONDS,
+            connection_limit=CONNECTION_LIMIT,
             ident="sccm-triage",
             expose_tracebacks=False,
         )
+        self._close_stalled_requests(connection_seconds)
         self._stop = threading.Event()
         self._stopped = threading.Event()
+
+    def _close_stalled_requests(self, seconds: int) -> None:
+        """waitress closes a connection idle for `channel_timeout`, but a byte now and
+        then counts as activity, so a request trickled in (slowloris) would hold its
+        connection for ever. Its periodic maintenance is extended: a request that has
+        not fully arrived `seconds` after it started is dropped with its connection."""
+        server = self._server
+        idle_check = server.maintenance
+        started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+        def maintenance(now: float) -> None:
+            idle_check(now)
+            for channel in list(server.active_channels.values()):
+                arriving = channel.request  # the request being read; None between requests
+                if arriving is None:
+                    continue
+                since = started.setdefault(arriving, now)
+                if now - since > seconds:
+                    log.info("closed a connection whose request took over %s s to arrive", seconds)
+                    channel.will_close = True
+
+        server.maintenance = maintenance
 
     @property
     def server_address(self) -> tuple[str, int]:
@@ -104,16 +148,17 @@ class HttpServer:
         """Everything is closed when serve_forever returns; kept for symmetry."""
 
 
-def wsgi_app(slack: SlackRequestHandler | None, healthy: Callable[[], bool]) -> WsgiApp:
-    """/healthz answered here; everything else goes to Bolt (or 404 without it)."""
+def wsgi_app(events: WsgiApp | None, healthy: Callable[[], bool]) -> WsgiApp:
+    """/healthz answered here; /slack/events goes to `events` (Bolt behind its guard);
+    anything else, or /slack/events without `events` (Socket Mode), is 404."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
             ok = healthy()
             start_response("200 OK" if ok else "503 Service Unavailable", _TEXT)
             return [b"ok\n" if ok else b"not connected to Slack\n"]
-        if slack is not None:
-            return slack(environ, start_response)
+        if events is not None and environ.get("PATH_INFO") == EVENTS_PATH:
+            return events(environ, start_response)
         start_response("404 Not Found", _TEXT)
         return [b"Not Found\n"]
 
@@ -127,11 +172,17 @@ def listen(
     *,
     threads: int = 4,
     max_request_bytes: int = 1 << 20,
+    connection_seconds: int = CONNECTION_SECONDS,
 ) -> HttpServer:
     """A bound server; a port in use becomes a SettingsError naming --port."""
     try:
         return HttpServer(
-            application, host, port, threads=threads, max_request_bytes=max_request_bytes
+            application,
+            host,
+            port,
+            threads=threads,
+            max_request_bytes=max_request_bytes,
+            connection_seconds=connection_seconds,
         )
     except OSError as problem:
         raise SettingsError(f"cannot listen on port {port} ({problem}); pass --port N") from None
@@ -140,13 +191,18 @@ def listen(
 def http_server(slack_app: SlackApp, host: str, port: int) -> HttpServer:
     """The HTTP server of `sccm serve --http`; port 0 picks a free one (tests)."""
     settings = slack_app.services.settings
-    handler = SlackRequestHandler(slack_app.bolt, path=EVENTS_PATH)
+    assert settings.slack_signing_secret is not None  # load_settings checked it for HTTP
+    bolt = SlackRequestHandler(slack_app.bolt, path=EVENTS_PATH)
+    events = guarded(
+        bolt, settings.slack_signing_secret.get_secret_value(), settings.max_request_bytes
+    )
     return listen(
-        wsgi_app(handler, healthy=lambda: True),
+        wsgi_app(events, healthy=lambda: True),
         host,
         port,
         threads=settings.sccm_bot_http_threads,
         max_request_bytes=settings.max_request_bytes,
+        connection_seconds=settings.sccm_bot_http_timeout_seconds,
     )
 
 

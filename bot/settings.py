@@ -36,6 +36,7 @@ _WHAT = {
     "sccm_bot_stop_seconds": "a whole number of seconds analyses may take to finish on SIGTERM",
     "sccm_bot_http_threads": "a whole number of threads answering HTTP requests",
     "sccm_bot_max_request_kb": "a whole number of kilobytes",
+    "sccm_bot_http_timeout_seconds": "whole seconds, 1 to 600",
     "sccm_bot_auto_triage_channels": "comma-separated channel ids such as C0123ABCD, or *",
 }
 
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     sccm_bot_http_threads: int = Field(default=16, ge=1, le=256)
     # Slack's requests are a few KB (a modal submission with its view, tens of KB).
     sccm_bot_max_request_kb: int = Field(default=1024, ge=16, le=65536)
+    # Slack sends each request at once and seldom reuses a connection: one idle this long,
+    # or a request still arriving after it, is a stuck or hostile client.
+    sccm_bot_http_timeout_seconds: int = Field(default=15, ge=1, le=600)
     # Channels whose uploads are triaged without being asked until someone turns it off
     # there (`/sccm auto off`); `*` for every channel the app is in, the default because
     # the contract reads uploads in any channel the app is in; empty: only channels that

@@ -42,8 +42,16 @@ def example():
 
 
 @pytest.mark.parametrize(("columns", "most_lines"), [(100, 30), (80, 40)])
-def test_the_example_answer_fits_one_screen(columns, most_lines):
-    result = sccm("diagnose", str(EXAMPLE), columns=columns)
+@pytest.mark.parametrize("where", ["relative", "deep"])
+def test_the_example_answer_fits_one_screen(columns, most_lines, where, tmp_path):
+    # as the README runs it, and from a clone deep in a long path (the hint names the path)
+    path = "examples/ccm-logs-example.zip"
+    if where == "deep":
+        deep = tmp_path.joinpath("a-checkout-with-a-rather-long-name", "and-one-more-folder")
+        deep.mkdir(parents=True)
+        path = str(deep / EXAMPLE.name)
+        (deep / EXAMPLE.name).write_bytes(EXAMPLE.read_bytes())
+    result = sccm("diagnose", path, columns=columns)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.rstrip("\n").splitlines()
     assert len(lines) <= most_lines, result.stdout

@@ -8,6 +8,7 @@ good, SIGTERM with work in flight.
 from __future__ import annotations
 
 import io
+import random
 import signal
 import time
 import zipfile
@@ -238,5 +239,68 @@ def test_when_slack_refuses_every_answer_the_user_is_told_why(
         assert told.params["user"] == USER
         assert "cant_update_message" in told.params["text"]
         assert "channel_is_archived" in told.params["text"]
+    finally:
+        served.stop()
+
+
+def odd_records_zip(mebibytes: int = 32) -> bytes:
+    """The GPO-conflict client's WUAHandler.log grown to `mebibytes` across four rotated
+    files by varied routine records (so it packs like real logs, not like a zip bomb),
+    with an odd record in every MiB (a message holding the text that closes a message):
+    inside every limit, the kind of upload that once read at 1 MiB/s."""
+    with zipfile.ZipFile(io.BytesIO(gpo_conflict_zip())) as source:
+        text = source.read("Logs/WUAHandler.log").removeprefix(b"\xef\xbb\xbf")
+    noise = random.Random(14)
+
+    def record(message: str, second: int) -> bytes:
+        return (
+            f'<![LOG[{message}]LOG]!><time="08:{second // 60 % 60:02d}:{second % 60:02d}.000+240" '
+            f'date="03-05-2024" component="WUAHandler" context="" type="1" '
+            f'thread="{4000 + second % 97}" '
+            f'file="agent.cpp:{100 + second % 13}">\r\n'
+        ).encode()
+
+    def mebibyte() -> bytes:
+        lines, size = [], 0
+        while size < 1 << 20:
+            line = record(
+                f"Async searching completed. Id {noise.getrandbits(64):016x}", size % 3600
+            )
+            lines.append(line)
+            size += len(line)
+        lines[len(lines) // 2] = record("Update scan ]LOG]!> held in a message", 1)
+        return b"".join(lines)
+
+    per_file = mebibytes // 4
+    files = {
+        f"Logs/WUAHandler-2024030{n}-000000.lo_": b"".join(mebibyte() for _ in range(per_file))
+        for n in range(1, 4)
+    }
+    files["Logs/WUAHandler.log"] = b"".join(mebibyte() for _ in range(per_file)) + text
+    return zip_bytes(files)
+
+
+def test_a_slow_but_legal_upload_is_answered_within_90_seconds(
+    fake_slack: FakeSlack, tmp_path: Path, scratch: Path
+):
+    """Odd records in every MiB, sent slowly (but well inside the download deadline) by
+    the files endpoint: the user gets the diagnosis, or a clear refusal, in time."""
+    env = environment(
+        fake_slack, tmp_path / "bot.sqlite3", scratch, SCCM_BOT_DOWNLOAD_TIMEOUT_SECONDS="60"
+    )
+    served = ServedApp(env, tmp_path / "serve.log").start()
+    try:
+        upload = fake_slack.add_file("big.zip", odd_records_zip(), trickle_seconds=4.0)
+        started = time.monotonic()
+        assert served.event(file_share(upload, ts="1710010000.000100")).status_code == 200
+        (posted,) = fake_slack.wait_for(lambda: progress_messages(fake_slack))
+        answer = answer_in(
+            fake_slack,
+            posted,
+            lambda m: "⏳" not in m["text"],
+            timeout=90,
+        )
+        assert time.monotonic() - started < 90
+        assert has_diagnosis(answer), answer["text"]
     finally:
         served.stop()
