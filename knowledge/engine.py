@@ -54,6 +54,7 @@ from .models import (
     iso_time,
 )
 from .parallel import map_in_order, worker_count
+from .prefilter import keep_analysis
 from .signatures import LogMatcher, SignatureSet
 from .timeline import LogReader, catalogue_name, sort_key
 
@@ -480,6 +481,7 @@ class Collector:
             self.signatures.for_log(
                 self._log_of(reader, source), error_lines=_scans_error_lines(rule)
             )
+        keep_analysis()  # the next run reads the pattern analysis instead of redoing it
 
     def _log_of(self, reader: LogReader, source):
         fmt, _ = reader.formats[source.path]

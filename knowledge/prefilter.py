@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import platform
 import re
 import re._parser as _sre_parse  # Python's regex parser (there since 3.11, our oldest)
+import sys
 import tempfile
 import threading
 import time
@@ -50,7 +52,7 @@ def _parsed(pattern: str):
     return _sre_parse.parse(pattern, re.IGNORECASE)
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
+def _required_literals(pattern: str) -> frozenset[str] | None:
     """Lower-case texts of which every match of `pattern` contains at least one.
 
     None when no such texts of a useful length can be found: the signature then
@@ -124,8 +126,7 @@ class _Unsupported(Exception):
     """A construct the whole-pattern scan does not take."""
 
 
-@functools.lru_cache(maxsize=1024)  # a signature serves several logs
-def single_line_pattern(pattern: str, opening: str) -> bool:
+def _single_line_pattern(pattern: str, opening: str) -> bool:
     """Whether a caseless scan of ASCII lines finds `pattern` where `re.search` would.
 
     The scan looks at the lines of a buffer. A text that `re.search(pattern, text,
@@ -154,8 +155,7 @@ def single_line_pattern(pattern: str, opening: str) -> bool:
     return not nullable and not first & _folded({ord(char) for char in opening})
 
 
-@functools.lru_cache(maxsize=1024)
-def filter_pattern(pattern: str) -> bool:
+def _filter_pattern(pattern: str) -> bool:
     """Whether Hyperscan, prefiltering `pattern` over ASCII lines and ignoring case,
     finds every record whose text `re.search(pattern, text, re.IGNORECASE)` matches
     (and maybe more, which the caller then rules out with `re`).
@@ -479,16 +479,84 @@ def _hyperscan_database(
     return database
 
 
-def _cache_file(key: str) -> Path | None:
-    """Where a compiled database is kept between runs: compiling the signatures' whole
-    patterns takes a few hundred milliseconds, loading them a few microseconds.
-    Under $XDG_CACHE_HOME (else ~/.cache)/sccm-triage; None when there is no home."""
+def _cache_file(key: str, kind: str = "hyperscan", suffix: str = "db") -> Path | None:
+    """Where a compiled database (or the pattern analysis) is kept between runs: compiling
+    the signatures' whole patterns takes a few hundred milliseconds, loading them a few
+    microseconds. Under $XDG_CACHE_HOME (else ~/.cache)/sccm-triage; None without a home."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     try:  # a relative $XDG_CACHE_HOME is to be ignored (XDG Base Directory spec)
         root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     except RuntimeError:  # no home directory to be found
         return None
-    return root / "sccm-triage" / f"hyperscan-{key[:32]}.db"
+    return root / "sccm-triage" / f"{kind}-{key[:32]}.{suffix}"
+
+
+# --- the pattern analysis, kept between runs ------------------------------------------------
+# What the three analysers above say depends only on the pattern texts, this module and the
+# Python that parses them; reading it back costs far less than parsing every signature again
+# in each process (benchmarks/README.md). A missing or unreadable file is analysed again.
+_analysis: dict[str, object] | None = None
+_analysis_changed = False
+_analysis_lock = threading.Lock()
+
+
+def _analysis_path() -> Path | None:
+    key = hashlib.sha256(Path(__file__).read_bytes() + sys.version.encode()).hexdigest()
+    return _cache_file(key, "analysis", "json")
+
+
+def _analysis_table() -> dict[str, object]:
+    global _analysis
+    if _analysis is None:
+        table: dict[str, object] = {}
+        path = _analysis_path()
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    table = loaded
+        _analysis = table
+    return _analysis
+
+
+def _kept(kind: str, compute):
+    """`compute`, answered from the kept table when it has the answer."""
+
+    def lookup(*args: str):
+        global _analysis_changed
+        key = kind + "\0" + "\0".join(args)
+        table = _analysis_table()
+        if key in table:
+            value = table[key]
+        else:
+            value = compute(*args)
+            if isinstance(value, frozenset):
+                value = sorted(value)
+            with _analysis_lock:
+                table[key] = value
+                _analysis_changed = True
+        return frozenset(value) if isinstance(value, list) else value
+
+    lookup.__doc__ = compute.__doc__
+    return lookup
+
+
+required_literals = _kept("literals", _required_literals)
+single_line_pattern = _kept("single-line", _single_line_pattern)  # a signature serves several logs
+filter_pattern = _kept("filter", _filter_pattern)
+
+
+def keep_analysis() -> None:
+    """Writes the analysis down when this process added to it (atomically, see `_keep`)."""
+    global _analysis_changed
+    with _analysis_lock:
+        if not _analysis_changed or _analysis is None:
+            return
+        data = json.dumps(_analysis, sort_keys=True).encode()
+        _analysis_changed = False
+    path = _analysis_path()
+    if path is not None:
+        _keep(path, data)
 
 
 def _keep(path: Path, data: bytes) -> None:
@@ -512,14 +580,16 @@ def _keep(path: Path, data: bytes) -> None:
 
 # Each edit of the signatures makes new databases: the cache keeps the newest this many.
 CACHED_DATABASES = 200
+CACHED_ANALYSES = 10  # one per version of this module and of Python
 
 
 def _prune(folder: Path) -> None:
     """Keeps the newest databases, and drops what a write that was cut off left."""
     with contextlib.suppress(OSError):
         kept = sorted(folder.glob("hyperscan-*.db"), key=lambda p: p.stat().st_mtime)
+        analyses = sorted(folder.glob("analysis-*.json"), key=lambda p: p.stat().st_mtime)
         stale = [p for p in folder.glob("*.tmp") if time.time() - p.stat().st_mtime > 3600]
-        for old in kept[:-CACHED_DATABASES] + stale:
+        for old in kept[:-CACHED_DATABASES] + analyses[:-CACHED_ANALYSES] + stale:
             old.unlink()
 
 

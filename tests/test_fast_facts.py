@@ -737,3 +737,33 @@ def test_code_evidence_is_the_same_without_hyperscan(tmp_path, monkeypatch):
     monkeypatch.setattr(prefilter, "_hyperscan_database", lambda *_args, **_kwargs: None)
     monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
     assert diagnose_path(path).model_dump() == with_hyperscan
+
+
+def test_the_pattern_analysis_is_kept_between_runs_and_a_bad_file_is_analysed_again(
+    tmp_path, monkeypatch
+):
+    from knowledge import prefilter
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(prefilter, "_analysis", None)
+    monkeypatch.setattr(prefilter, "_analysis_changed", False)
+    pattern = r"Failed to download update \(([0-9a-f-]{36})\)"
+    expected = prefilter._required_literals(pattern)
+    assert expected and prefilter.required_literals(pattern) == expected
+    prefilter.keep_analysis()
+    (kept,) = (tmp_path / "sccm-triage").glob("analysis-*.json")
+
+    def refuse(*_args):
+        raise AssertionError("analysed again although the answer was kept")
+
+    # a new process: the table is read back from the file, nothing is parsed
+    monkeypatch.setattr(prefilter, "_analysis", None)
+    monkeypatch.setattr(prefilter, "required_literals", prefilter._kept("literals", refuse))
+    assert prefilter.required_literals(pattern) == expected
+
+    kept.write_text("{not json")
+    monkeypatch.setattr(prefilter, "_analysis", None)
+    again = prefilter._kept("literals", prefilter._required_literals)
+    assert again(pattern) == expected
+    prefilter.keep_analysis()
+    assert "literals" in kept.read_text()  # replaced by a good one
