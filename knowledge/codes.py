@@ -6,7 +6,7 @@ reports print it), `2149859344` (unsigned) and, for Win32 errors, `error 0x2efd`
 (HRESULT_FROM_WIN32 makes that 0x80072EFD).
 
 Logs are full of hex that is not an error code: GUIDs, hashes, pointers, thread ids
-(`0x28E8`), byte counts, success values (`0x0`, `0x00240001`). So the rules are strict:
+(`0x17FC`), byte counts, success values (`0x0`, `0x00240001`). So the rules are strict:
 
 - `0x` + 8 digits counts when the failure bit is set (first digit 8-F);
 - `0x` + up to 4 digits counts only right after an error word (`error`, `err`, `gle`),

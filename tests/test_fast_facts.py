@@ -62,7 +62,7 @@ def _csi(local: datetime, utc_shift_minutes: int) -> str:
     """A CBS line from CSI, whose own stamp is the same moment in UTC."""
     utc = local + timedelta(minutes=utc_shift_minutes)
     stamp = f"{utc.year}/{utc.month}/{utc.day}:{utc:%H:%M:%S}.356"
-    return f"{local:%Y-%m-%d %H:%M:%S}, Info                  CSI    0000008b@{stamp} (F) x\r\n"
+    return f"{local:%Y-%m-%d %H:%M:%S}, Info                  CSI    0000004e@{stamp} (F) x\r\n"
 
 
 def _cbs(count: int, start: int = 0) -> str:
@@ -569,9 +569,9 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
 @pytest.mark.parametrize(
     "line",
     [
-        "2021/07/13 10:22:58.9553434 3696  8172  Agent           Found 3 updates and 1 categories",
-        "2021-07-13 10:22:58.9553434 3696  8172  ComApi          * END *   Search ClientId = X",
-        "2021/07/13 10:22:58.9553434 3696  8172  Agent",
+        "2022/03/10 09:41:17.2210938 2216  4410  Agent           Found 3 updates and 1 categories",
+        "2022-03-10 09:41:17.2210938 2216  4410  ComApi          * END *   Search ClientId = X",
+        "2022/03/10 09:41:17.2210938 2216  4410  Agent",
         "   Windows Update log, made by Get-WindowsUpdateLog   ",
         "2021/07/13 10:22:5 broken stamp: kept whole",
     ],

@@ -69,17 +69,17 @@ def test_cmtrace_bias_gives_utc_and_every_field_is_read():
 @pytest.mark.parametrize(
     ("time", "date", "expected"),
     [
-        ("08:52:44.338+240", "07-14-2021", utc(2021, 7, 14, 12, 52, 44, 338000)),
+        ("09:14:07.512+240", "03-11-2022", utc(2022, 3, 11, 13, 14, 7, 512000)),
         ("19:33:19.766-330", "11-28-2014", utc(2014, 11, 28, 14, 3, 19, 766000)),
-        ("00:10:00.000-60", "1-2-2015", utc(2015, 1, 1, 23, 10)),  # day changes too
+        ("00:10:00.000-60", "3-7-2016", utc(2016, 3, 6, 23, 10)),  # day changes too
         ("23:50:00.000+480", "12-31-2014", utc(2015, 1, 1, 7, 50)),  # and the year
-        ("15:10:29.068+00", "02-04-2020", utc(2020, 2, 4, 15, 10, 29, 68000)),
-        ("10:22:50.8422964", "1-2-2015", datetime(2015, 1, 2, 10, 22, 50, 842296)),
+        ("16:27:01.068+00", "05-08-2020", utc(2020, 5, 8, 16, 27, 1, 68000)),
+        ("11:47:36.8422964", "3-7-2016", datetime(2016, 3, 7, 11, 47, 36, 842296)),
         ("9:05:01.5+60", "3-4-2022", utc(2022, 3, 4, 10, 5, 1, 500000)),
-        ("10:22:50", "1-2-2015", datetime(2015, 1, 2, 10, 22, 50)),
-        ("25:00:00.000+240", "07-14-2021", None),
-        ("08:52:44.338+240", "13-45-2021", None),
-        ("garbage", "07-14-2021", None),
+        ("11:47:36", "3-7-2016", datetime(2016, 3, 7, 11, 47, 36)),
+        ("25:00:00.000+240", "03-11-2022", None),
+        ("09:14:07.512+240", "13-45-2021", None),
+        ("garbage", "03-11-2022", None),
     ],
 )
 def test_cmtrace_time_shapes(time, date, expected):
@@ -97,12 +97,12 @@ def test_cmtrace_severity_from_type():
 
 def test_cmtrace_multi_line_message_keeps_its_lines_and_starting_line_number():
     content = (
-        _record("before", "10:00:00.000+0", "1-2-2015")
+        _record("before", "10:00:00.000+0", "3-7-2016")
         + "\n<![LOG[Event object details:\ninstance of CCM_InstanceEvent\n{\n"
         + '        ClassName = "CCM_Application";\n\n};\n'
-        + ']LOG]!><time="10:00:01.000+0" date="1-2-2015" component="SCClient" context="" '
+        + ']LOG]!><time="10:00:01.000+0" date="3-7-2016" component="SCClient" context="" '
         + 'type="0" thread="16" file="">\n'
-        + _record("after", "10:00:02.000+0", "1-2-2015")
+        + _record("after", "10:00:02.000+0", "3-7-2016")
     )
     _, entries = read(content)
     assert [e.line for e in entries] == [1, 2, 9]
@@ -110,14 +110,14 @@ def test_cmtrace_multi_line_message_keeps_its_lines_and_starting_line_number():
         "Event object details:\ninstance of CCM_InstanceEvent\n{\n"
         '        ClassName = "CCM_Application";\n\n};\n'
     )
-    assert entries[1].component == "SCClient" and entries[1].time == utc(2015, 1, 2, 10, 0, 1)
+    assert entries[1].component == "SCClient" and entries[1].time == utc(2016, 3, 7, 10, 0, 1)
 
 
 def test_cmtrace_embedded_crlf_in_a_message():
     content = (
         "<![LOG[Failed to correctly receive a WEBDAV HTTP request..\r\n"
-        ' (StatusCode at WinHttpQueryHeaders: 401)]LOG]!><time="15:10:33.771+00" '
-        'date="02-04-2020" component="ccmsetup" context="" type="3" thread="3396" '
+        ' (StatusCode at WinHttpQueryHeaders: 401)]LOG]!><time="16:27:05.318+00" '
+        'date="05-08-2020" component="ccmsetup" context="" type="3" thread="2872" '
         'file="httphelper.cpp:851">\r\n'
     )
     _, (entry,) = read(content)
@@ -259,15 +259,15 @@ def test_wulog_without_banner_stays_local_and_severity_from_words():
 def test_wulog_tabs_flattened_to_spaces_and_a_pasted_first_line():
     content = (
         "** START **  Agent: Installing updates [CallerId = CcmExec]\n"
-        "2014-02-09 19:15:26:130 800 ed0 Agent * Updates to install = 3\n"
-        "2014-02-09 19:15:29:218 1048 84c Handler Completed install of CBS update with "
+        "2015-06-17 08:42:11:402 912 b3c Agent * Updates to install = 3\n"
+        "2015-06-17 08:42:14:657 1120 6d4 Handler Completed install of CBS update with "
         "type=3, requiresReboot=1, installerError=0, hr=0x0\n"
     )
     fmt, entries = read(content)
     assert fmt == "wulog"
     assert entries[0].time is None and entries[0].message.startswith("** START **")
-    assert entries[1].time == datetime(2014, 2, 9, 19, 15, 26, 130000)
-    assert (entries[2].component, entries[2].thread) == ("Handler", str(0x84C))
+    assert entries[1].time == datetime(2015, 6, 17, 8, 42, 11, 402000)
+    assert (entries[2].component, entries[2].thread) == ("Handler", str(0x6D4))
     assert entries[2].message.startswith("Completed install of CBS update")
 
 
@@ -277,19 +277,19 @@ def test_wulog_tabs_flattened_to_spaces_and_a_pasted_first_line():
 @pytest.mark.parametrize("separator", ["/", "-"])
 def test_wulog_etw_lines(separator):
     content = (
-        f"2021{separator}07{separator}13 10:22:58.9553434 3696  8172  Agent           "
-        "WU client version 10.0.17763.1852\r\n"
-        f"2021{separator}07{separator}13 10:23:06.3460256 3696  8172  Misc            "
+        f"2022{separator}03{separator}10 09:41:17.2210938 2216  4410  Agent           "
+        "WU client version 10.0.19041.3636\r\n"
+        f"2022{separator}03{separator}10 09:41:25.6120347 2216  4410  Misc            "
         "*FAILED* [8024000C] LoadHistoryEventFromRegistry completed\r\n"
-        f"2021{separator}07{separator}13 10:23:07.0000001 4136  17396 ComApiWithAVeryLongName "
+        f"2022{separator}03{separator}10 09:41:26.0000001 5208  12944 ComApiWithAVeryLongName "
         "* START *   SLS Discovery\r\n"
     )
     fmt, entries = read(b"\xef\xbb\xbf" + content.encode())
     assert fmt == "wulog-etw"
     first, failed, long_name = entries
-    assert first.time == datetime(2021, 7, 13, 10, 22, 58, 955343)
-    assert (first.component, first.thread) == ("Agent", "8172")
-    assert first.message == "WU client version 10.0.17763.1852"
+    assert first.time == datetime(2022, 3, 10, 9, 41, 17, 221093)
+    assert (first.component, first.thread) == ("Agent", "4410")
+    assert first.message == "WU client version 10.0.19041.3636"
     assert failed.severity == WARNING and first.severity == INFO
     assert long_name.component == "ComApiWithAVeryLongName"
     assert long_name.message == "* START *   SLS Discovery"
@@ -304,14 +304,14 @@ def test_wulog_etw_from_the_builder():
 # --- cbs -----------------------------------------------------------------------------
 
 CBS_WITH_CSI = (
-    "2016-10-19 14:24:00, Info                  CBS    Exec: Processing started.\r\n"
-    "2016-10-19 14:24:01, Info                  CSI    0000008a Performing 2 operations:\r\n"
-    "  Install (5): flags: 0 tlc: [83df49984213f0fe, Version = 6.1.7601.23505]\r\n"
+    "2019-04-23 11:34:00, Info                  CBS    Exec: Processing started.\r\n"
+    "2019-04-23 11:34:01, Info                  CSI    0000004d Performing 2 operations:\r\n"
+    "  Install (5): flags: 0 tlc: [5b1e07c3d9a24f68, Version = 6.1.7601.24117]\r\n"
     "  Install (5): flags: 0 tlc: [466e94be62b208e5, Version = 6.1.7601.23505]\r\n"
     "\r\n"
-    "2016-10-19 14:24:01, Error                 CSI    0000008b@2016/10/19:20:24:01.356 "
+    "2019-04-23 11:34:01, Error                 CSI    0000004e@2019/04/23:17:34:01.356 "
     "(F) Error STATUS_SXS_ASSEMBLY_NOT_FOUND\r\n"
-    "2016-10-19 14:24:02, Info                  CBS    Failed to commit [HRESULT = 0x800736b3]\r\n"
+    "2019-04-23 11:34:02, Info                  CBS    Failed to commit [HRESULT = 0x800736b3]\r\n"
 )
 
 
@@ -320,16 +320,16 @@ def test_cbs_continuations_and_zone_learned_from_csi_stamps():
     assert fmt == "cbs"
     assert [e.line for e in entries] == [1, 2, 6, 7]
     assert entries[1].message == (
-        "0000008a Performing 2 operations:\n"
-        "  Install (5): flags: 0 tlc: [83df49984213f0fe, Version = 6.1.7601.23505]\n"
+        "0000004d Performing 2 operations:\n"
+        "  Install (5): flags: 0 tlc: [5b1e07c3d9a24f68, Version = 6.1.7601.24117]\n"
         "  Install (5): flags: 0 tlc: [466e94be62b208e5, Version = 6.1.7601.23505]"
     )
-    # Local 14:24:01 against CSI 20:24:01 UTC: the machine is at UTC-6, for every entry.
+    # Local 11:34:01 against CSI 17:34:01 UTC: the machine is at UTC-6, for every entry.
     assert [e.time for e in entries] == [
-        utc(2016, 10, 19, 20, 24, 0),
-        utc(2016, 10, 19, 20, 24, 1),
-        utc(2016, 10, 19, 20, 24, 1),
-        utc(2016, 10, 19, 20, 24, 2),
+        utc(2019, 4, 23, 17, 34, 0),
+        utc(2019, 4, 23, 17, 34, 1),
+        utc(2019, 4, 23, 17, 34, 1),
+        utc(2019, 4, 23, 17, 34, 2),
     ]
     assert [e.severity for e in entries] == [INFO, INFO, ERROR, INFO]
     assert [e.component for e in entries] == ["CBS", "CSI", "CSI", "CBS"]
@@ -349,9 +349,9 @@ def test_cbs_zone_buffer_is_bounded(monkeypatch):
     from knowledge.formats import _shared
 
     monkeypatch.setattr(_shared, "ZONE_WAIT_ENTRIES", 2)
-    lines = [f"2016-10-19 14:2{n}:00, Info                  CBS    line {n}" for n in range(4)]
+    lines = [f"2019-04-23 11:3{n}:00, Info                  CBS    line {n}" for n in range(4)]
     lines.append(
-        "2016-10-19 14:25:00, Info                  CSI    00000001@2016/10/19:20:25:00.100 x"
+        "2019-04-23 11:35:00, Info                  CSI    00000001@2019/04/23:17:35:00.100 x"
     )
     _, entries = read("\n".join(lines))
     # The first two waited, gave up waiting and went out local; the rest are UTC.
@@ -363,21 +363,21 @@ def test_cbs_zone_buffer_is_bounded(monkeypatch):
 
 def test_cmtrace_copy_tab_rows_with_time_and_thread():
     content = (
-        "Successfully completed scan.\tWUAHandler\t7/14/2021 8:52:44 AM\t10444 (0x28CC)\r\n"
-        "Evaluation started\tUpdatesDeploymentAgent\t07-14-2021 20:52:44.338\t10472 (0x28E8)\r\n"
-        "Midnight row\tScanAgent\t7/14/2021 12:00:05 AM\t1 (0x1)\r\n"
+        "Successfully completed scan.\tWUAHandler\t3/11/2022 9:14:07 AM\t5932 (0x172C)\r\n"
+        "Evaluation started\tUpdatesDeploymentAgent\t03-11-2022 21:14:07.512\t6140 (0x17FC)\r\n"
+        "Midnight row\tScanAgent\t3/11/2022 12:00:05 AM\t1 (0x1)\r\n"
     )
     fmt, entries = read(content)
     assert fmt == "cmtrace-copy"
     assert [(e.message, e.component, e.thread, e.time) for e in entries] == [
-        ("Successfully completed scan.", "WUAHandler", "10444", datetime(2021, 7, 14, 8, 52, 44)),
+        ("Successfully completed scan.", "WUAHandler", "5932", datetime(2022, 3, 11, 9, 14, 7)),
         (
             "Evaluation started",
             "UpdatesDeploymentAgent",
-            "10472",
-            datetime(2021, 7, 14, 20, 52, 44, 338000),
+            "6140",
+            datetime(2022, 3, 11, 21, 14, 7, 512000),
         ),
-        ("Midnight row", "ScanAgent", "1", datetime(2021, 7, 14, 0, 0, 5)),
+        ("Midnight row", "ScanAgent", "1", datetime(2022, 3, 11, 0, 0, 5)),
     ]
 
 
@@ -461,7 +461,7 @@ def test_every_parser_survives_junk_and_a_huge_line(fmt):
         (wulog_classic(timeline(MORNING, (0, "Agent", "x"))), "wulog"),
         (wulog_etw(timeline(MORNING, (0, "Agent", "x"))), "wulog-etw"),
         (CBS_WITH_CSI, "cbs"),
-        ("a row\tWUAHandler\t7/14/2021 8:52:44 AM\t1 (0x1)\n", "cmtrace-copy"),
+        ("a row\tWUAHandler\t3/11/2022 9:14:07 AM\t1 (0x1)\n", "cmtrace-copy"),
         ("just some words\nand more words\n", "text"),
     ],
 )

@@ -170,7 +170,7 @@ FENCED_STRIPPED = (
     "    ```output\n"
     "    Adding file to list for CopyToCache(): C:\\Windows\\ccmcache\\1\\"
     "windows6.1-kb2705219-v2-x64.cab   WUAHandler  \n"
-    "    CopyToCache() for update (fbb5724a-aa0f-47f9-908a-47068fd8ad6f) completed "
+    "    CopyToCache() for update (4c2e9d71-6b0a-4f53-9e18-2d7a5b3c8f40) completed "
     "successfully   WUAHandler  \n"
     "    ```\n"
 )
@@ -186,7 +186,7 @@ def test_fenced_stripped_copy_in_a_list_item():
         "windows6.1-kb2705219-v2-x64.cab"
     )  # a backslash before a letter is a path, never an escape
     assert entries[1].message == (
-        "CopyToCache() for update (fbb5724a-aa0f-47f9-908a-47068fd8ad6f) completed successfully"
+        "CopyToCache() for update (4c2e9d71-6b0a-4f53-9e18-2d7a5b3c8f40) completed successfully"
     )
     assert entries[1].line == 5
 
@@ -300,8 +300,8 @@ def test_mixed_paste_reads_each_block_in_its_own_format():
 
 def test_a_log_as_written_is_never_cleaned():
     line = (
-        '<![LOG[Successfully completed scan.]LOG]!><time="08:52:44.338+240" date="07-14-2021" '
-        'component="WUAHandler" context="" type="1" thread="10472" file="x.cpp:1">\n'
+        '<![LOG[Successfully completed scan.]LOG]!><time="09:14:07.512+240" date="03-11-2022" '
+        'component="WUAHandler" context="" type="1" thread="6140" file="x.cpp:1">\n'
     )
     assert read(line * 3, "WUAHandler.log")[1] == NO_CLEANING
     # A big file is a log, not a paste, whatever its first lines look like.
@@ -368,8 +368,8 @@ def test_a_paste_takes_the_careful_path_and_both_readings_agree(tmp_path):
     fenced = (
         "```\n"
         + "".join(
-            f'<![LOG[Scan failed with error = 0x80244010.]LOG]!><time="08:52:4{n}.338+240" '
-            'date="07-14-2021" component="WUAHandler" context="" type="3" thread="10472" '
+            f'<![LOG[Scan failed with error = 0x80244010.]LOG]!><time="09:14:0{n}.512+240" '
+            'date="03-11-2022" component="WUAHandler" context="" type="3" thread="6140" '
             'file="cwuahandler.cpp:3276">\n'
             for n in range(3)
         )
@@ -385,17 +385,17 @@ def test_a_paste_takes_the_careful_path_and_both_readings_agree(tmp_path):
             assert reader.file_scan(source, binary, scanner=None) is None
         entries = [entry for _key, entry in reader.file_entries(source)]
     assert [(e.line, e.time.isoformat()) for e in entries] == [
-        (2, "2021-07-14T12:52:40.338000+00:00"),
-        (3, "2021-07-14T12:52:41.338000+00:00"),
-        (4, "2021-07-14T12:52:42.338000+00:00"),
+        (2, "2022-03-11T13:14:00.512000+00:00"),
+        (3, "2022-03-11T13:14:01.512000+00:00"),
+        (4, "2022-03-11T13:14:02.512000+00:00"),
     ]
 
 
 def test_a_symptom_with_a_fenced_record_is_read_as_the_record():
     record = (
         "<![LOG[OnSearchComplete - Failed to end search job. Error = 0x80244010.]LOG]!>"
-        '<time="08:52:44.338+240" date="07-14-2021" component="WUAHandler" context="" '
-        'type="3" thread="10472" file="cwuahandler.cpp:3276">'
+        '<time="09:14:07.512+240" date="03-11-2022" component="WUAHandler" context="" '
+        'type="3" thread="6140" file="cwuahandler.cpp:3276">'
     )
     diagnosis = diagnose_symptom(f"the scan fails, WUAHandler.log says:\n> ```\n> {record}\n> ```")
     assert (diagnosis.verdict, diagnosis.stage) == ("failure", "scan")

@@ -90,12 +90,12 @@ class Clock:
 
 
 def ymd(day: str) -> tuple[int, int, int]:
-    """'2021-07-14' or '2021/07/14' -> (2021, 7, 14)."""
+    """'2021-07-14' or '2021/07/14' -> (2022, 3, 11)."""
     return int(day[0:4]), int(day[5:7]), int(day[8:10])
 
 
 def mdy(day: str) -> tuple[int, int, int]:
-    """'7-14-2021', '07-14-2021' or '7/14/2021' -> (2021, 7, 14)."""
+    """'3-11-2022', '03-11-2022' or '3/11/2022' -> (2022, 3, 11)."""
     month, mday, year = re.split(r"[-/]", day)
     return int(year), int(month), int(mday)
 

@@ -1,7 +1,7 @@
 """CBS.log and DISM.log (Component-Based Servicing, the engine under every Windows update):
 
-    2016-10-19 14:24:01, Error                 CSI    0000008b@2016/10/19:20:24:01.356 (F) ...
-    2016-10-19 14:24:01, Info                  CBS    Exec: Failed to commit CSI transaction ...
+    2019-04-23 11:34:01, Error                 CSI    0000004e@2019/04/23:17:34:01.356 (F) ...
+    2019-04-23 11:34:01, Info                  CBS    Exec: Failed to commit CSI transaction ...
       Install (5): flags: 0 tlc: [...]
 
 Local date and time, the level word, the component, the text. A line without the
@@ -12,7 +12,7 @@ lines that report failures and "Error" on lines it later recovers from. The engi
 the text.
 
 The prefix is local time, but CSI lines also carry their own UTC stamp
-(`0000008b@2016/10/19:20:24:01.356`). Their difference, rounded to 15 minutes, is the
+(`0000004e@2019/04/23:17:34:01.356`). Their difference, rounded to 15 minutes, is the
 machine's zone, so the whole file can be given in UTC: entries before the first CSI line
 wait in a bounded buffer, and each later CSI line keeps the zone current (a
 daylight-saving change in a long log). Without any CSI stamp, times stay local.

@@ -1,7 +1,7 @@
 """CMTrace records, the format of every log under C:\\Windows\\CCM\\Logs.
 
-    <![LOG[message]LOG]!><time="08:52:44.338+240" date="07-14-2021" component="WUAHandler"
-    context="" type="1" thread="10472" file="cwuahandler.cpp:3276">
+    <![LOG[message]LOG]!><time="09:14:07.512+240" date="03-11-2022" component="WUAHandler"
+    context="" type="1" thread="6140" file="cwuahandler.cpp:3276">
 
 What real files do to that shape, all handled here:
 
@@ -9,7 +9,7 @@ What real files do to that shape, all handled here:
 - the bias has 3 digits (+240, -330), 2 digits (+00) or is missing (then the time is
   local); UTC = local + bias minutes, so +240 is UTC-4;
 - the fraction has 3 digits or 7 (100 ns ticks: 10:22:50.8422964);
-- dates are not always zero-padded (1-2-2015);
+- dates are not always zero-padded (3-7-2016);
 - some writers leave out or reorder attributes;
 - a record that never closes must not swallow the file: it ends at the next `<![LOG[`,
   and its text is capped (MAX_RECORD_CHARS / MAX_RECORD_LINES).

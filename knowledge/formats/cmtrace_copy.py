@@ -3,7 +3,7 @@ as people paste them into tickets and articles. The layouts seen in real pastes:
 
 - a straight copy (Ctrl+C on selected CMTrace rows):
   `message<TAB>component<TAB>date time<TAB>thread`, the date as the viewer shows it
-  (`7/14/2021 8:52:44 AM`, `07-14-2021 08:52:44.338`), the thread as `10472 (0x28E8)`;
+  (`3/11/2022 9:14:07 AM`, `03-11-2022 09:14:07.512`), the thread as `6140 (0x17FC)`;
 - the same row with its tabs flattened to spaces by a web page or an editor, as
   Microsoft's support articles quote them (KB 2612955):
   `No Service Windows Left. ... ServiceWindowManager 8/23/2011 12:12:46 AM  10356 (0x2874)`;

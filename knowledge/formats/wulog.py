@@ -1,6 +1,6 @@
 """The classic WindowsUpdate.log of Windows 7 / Server 2008 R2 (and older):
 
-    2016-10-19<TAB>14:24:02:590<TAB>8904<TAB>18a8<TAB>Handler<TAB>FATAL: CBS called Error ...
+    2019-04-23<TAB>11:34:02:590<TAB>7312<TAB>1c94<TAB>Handler<TAB>FATAL: CBS called Error ...
 
 Columns: local date, local time with `:` before the milliseconds, PID (space-padded),
 thread id in hex, component, text. Pages that quote the log often flatten the tabs to

@@ -1,6 +1,6 @@
 """WindowsUpdate.log as Windows 10 and later make it (Get-WindowsUpdateLog from ETW traces):
 
-    2021/07/13 10:22:58.9553434 3696  8172  Agent           WU client version 10.0.17763.1852
+    2022/03/10 09:41:17.2210938 2216  4410  Agent           WU client version 10.0.19041.3636
 
 Date with `/` or `-` (it follows the locale), a 7-digit fraction (100 ns ticks), decimal
 PID and TID, the component padded to 15 columns, then the text. There is no zone: times
