@@ -39,7 +39,7 @@ from .codes import find_codes, normalize_code
 from .collect import collect_advice
 from .errors import InputError
 from .formats import detect_reading, parse_entries
-from .kb import KnowledgeBase, StepRef, kb
+from .kb import KnowledgeBase, Signature, StepRef, kb
 from .lookup import lookup_error
 from .models import (
     STAGE_IDS,
@@ -317,14 +317,7 @@ class SymptomIndex:
                 spec = signature.spec
                 if spec.outcome != "failed":
                     continue
-                why = f"the quoted log line ({spec.title or spec.id})"
-                if spec.cause:
-                    self._vote(evidence, spec.stage, spec.cause, 2.0 * spec.strength, why)
-                else:
-                    evidence.stage_votes[spec.stage] = (
-                        evidence.stage_votes.get(spec.stage, 0.0) + spec.strength
-                    )
-                    evidence.reasons.setdefault(spec.stage, why)
+                self._vote_failure(evidence, spec, f"the quoted log line ({spec.title or spec.id})")
 
     def _match_line(self, entry: Entry, fmt: str, evidence: _Evidence) -> str | None:
         """Vote for what the line's signatures say; the line's outcome (failed wins)."""
@@ -336,15 +329,19 @@ class SymptomIndex:
                 outcome = outcome or "ok"
             elif spec.outcome == "failed":
                 outcome = "failed"
-                why = f"the pasted line ({spec.title or spec.id})"
-                if spec.cause:
-                    self._vote(evidence, spec.stage, spec.cause, 2.0 * spec.strength, why)
-                else:
-                    evidence.stage_votes[spec.stage] = (
-                        evidence.stage_votes.get(spec.stage, 0.0) + spec.strength
-                    )
-                    evidence.reasons.setdefault(spec.stage, why)
+                self._vote_failure(evidence, spec, f"the pasted line ({spec.title or spec.id})")
         return outcome
+
+    def _vote_failure(self, evidence: _Evidence, spec: Signature, why: str) -> None:
+        """A failure signature's vote: for its cause (doubled: a log line is strong
+        evidence), or for its stage alone when it names no cause."""
+        if spec.cause:
+            self._vote(evidence, spec.stage, spec.cause, 2.0 * spec.strength, why)
+        else:
+            evidence.stage_votes[spec.stage] = (
+                evidence.stage_votes.get(spec.stage, 0.0) + spec.strength
+            )
+            evidence.reasons.setdefault(spec.stage, why)
 
     def _signatures_for(self, entry: Entry, fmt: str):
         info = self._signatures.identify("", fmt)

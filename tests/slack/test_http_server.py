@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,8 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import BOT_TOKEN, CHANNEL, SETTINGS_VARIABLES, SIGNING_SECRET, RunningApp
+from .conftest import CHANNEL, RunningApp
 from .fake_slack import FakeSlack
+from .served import environment as served_environment
+from .served import free_port
 from .test_end_to_end import file_share, gpo_conflict_zip, has_diagnosis, is_answer
 
 pytestmark = pytest.mark.skipif(
@@ -31,12 +32,6 @@ ACK_LIMIT = 3.0  # seconds Slack waits for an acknowledgement
 SCCM = Path(sys.executable).with_name("sccm")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class ServedApp(RunningApp):
     process: subprocess.Popen
 
@@ -45,17 +40,7 @@ def start_serve(fake: FakeSlack, tmp_path: Path, **settings: str) -> tuple[Serve
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
-    environment.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake.api_url,
-        SCCM_BOT_FILE_ORIGINS=fake.origin,
-        SCCM_BOT_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"),
-        SCCM_BOT_AUTO_TRIAGE_CHANNELS=CHANNEL,
-        TMPDIR=str(scratch),
-        **settings,
-    )
+    environment = served_environment(fake, tmp_path / "feedback.sqlite3", scratch, **settings)
     log = tmp_path / "serve.log"
     process = subprocess.Popen(
         [str(SCCM), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
