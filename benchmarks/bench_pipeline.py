@@ -84,7 +84,7 @@ def _prepare(mode: str):
     """Imports a mode's code before the clock starts: import time is not reading time."""
     sys.path.insert(0, str(REPO_ROOT))
     if mode == "read":
-        import knowledge.timeline  # noqa: F401
+        import knowledge.reading.reader  # noqa: F401
         from knowledge.api import read_logs
 
         def run(zip_path: Path) -> str:
@@ -94,7 +94,7 @@ def _prepare(mode: str):
 
         return run
     if mode == "diagnose":
-        import knowledge.engine  # noqa: F401
+        import knowledge.diagnosis.engine  # noqa: F401
         from knowledge.api import diagnose_path
 
         def run(zip_path: Path) -> str:

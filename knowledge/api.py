@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError
-from .models import Diagnosis, ErrorInfo, Progress, ProgressCallback, ReadReport
+from knowledge.errors import InputError
+from knowledge.models import Diagnosis, ErrorInfo, Progress, ProgressCallback, ReadReport
 
 __all__ = [
     "FAST_ENV",
@@ -48,7 +48,7 @@ def read_logs(path: str | Path, *, fast: bool | None = None) -> ReadReport:
     """`sccm logs PATH`: each file read (format, entries, time range, errors), and the skips.
 
     `fast=False` counts every file's facts record by record (see `fast_path`)."""
-    from .timeline import read_report
+    from knowledge.reading.reader import read_report
 
     return read_report(Path(path), fast=fast_path(fast))
 
@@ -63,7 +63,7 @@ def diagnose_path(
     """`sccm diagnose PATH`: the failing stage of a .zip, folder or single log file.
 
     `fast=False` matches every record after its parser read it (see `fast_path`)."""
-    from .engine import diagnose_upload
+    from knowledge.diagnosis.engine import diagnose_upload
 
     return diagnose_upload(
         Path(path), description=description, progress=progress, fast=fast_path(fast)
@@ -72,13 +72,13 @@ def diagnose_path(
 
 def diagnose_symptom(text: str) -> Diagnosis:
     """`sccm diagnose --symptom TEXT`: the likely stage and cause from a typed description."""
-    from .symptoms import diagnose_text
+    from knowledge.symptoms import diagnose_text
 
     return diagnose_text(text)
 
 
 def lookup_error(code: str) -> ErrorInfo:
     """`sccm error CODE`: what a code means, in any spelling."""
-    from .lookup import lookup_error as _lookup
+    from knowledge.lookup import lookup_error as _lookup
 
     return _lookup(code)

@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from .errors import InputError
-from .models import STAGE_IDS, StageId
+from knowledge.errors import InputError
+from knowledge.models import STAGE_IDS, StageId
 
 DATA_DIR = Path(__file__).with_name("data")
 # libyaml's safe loader (C) where it is installed, else the pure-Python one: both accept

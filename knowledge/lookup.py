@@ -23,10 +23,10 @@ from http import HTTPStatus
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .codes import normalize_code, to_signed
-from .errors import InputError
-from .kb import DATA_DIR, ErrorCode, KnowledgeError, _read_yaml, kb
-from .models import ErrorInfo, StageId
+from knowledge.codes import normalize_code, to_signed
+from knowledge.errors import InputError
+from knowledge.kb import DATA_DIR, ErrorCode, KnowledgeError, _read_yaml, kb
+from knowledge.models import ErrorInfo, StageId
 
 _HOW_TO_WRITE = "write it as 0x80244010, 80244010 or -2145107952"
 

@@ -35,13 +35,14 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from .codes import find_codes, normalize_code
-from .collect import collect_advice
-from .errors import InputError
-from .formats import detect_reading, parse_entries
-from .kb import KnowledgeBase, Signature, StepRef, kb
-from .lookup import lookup_error
-from .models import (
+from knowledge.advice import collect_advice
+from knowledge.codes import find_codes, normalize_code
+from knowledge.diagnosis.signatures import SignatureSet
+from knowledge.errors import InputError
+from knowledge.formats import detect_reading, parse_entries
+from knowledge.kb import KnowledgeBase, Signature, StepRef, kb
+from knowledge.lookup import lookup_error
+from knowledge.models import (
     STAGE_IDS,
     Alternative,
     CodeRef,
@@ -50,7 +51,6 @@ from .models import (
     LedgerRow,
     NextStep,
 )
-from .signatures import SignatureSet
 
 # Words are read from the start of the text only: a description is short, and a long
 # paste is a log, whose codes and recognised lines are still read from all of it.

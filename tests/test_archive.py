@@ -13,9 +13,9 @@ from dataclasses import replace
 import inflate64
 import pytest
 
-from knowledge import archive
-from knowledge.archive import Limits, log_rotation, open_upload
 from knowledge.errors import InputError
+from knowledge.intake import archive
+from knowledge.intake.archive import Limits, log_rotation, open_upload
 from tests.archive_builders import (
     deflate64,
     deflated,
@@ -651,7 +651,7 @@ def test_a_zip_is_read_at_a_position_of_its_own(tmp_path):
     the file object must still behave as a file, and refuse use after close."""
     import array
 
-    from knowledge.archive import _open_for_reading
+    from knowledge.intake.archive import _open_for_reading
 
     path = tmp_path / "data.bin"
     path.write_bytes(bytes(range(256)) * 4)

@@ -17,7 +17,7 @@ import pytest
 
 from knowledge.api import diagnose_path
 from knowledge.codes import error_line_codes, find_codes
-from knowledge.engine import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
+from knowledge.diagnosis.engine import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
 from knowledge.kb import kb
 from knowledge.models import Diagnosis
 from tests.logbuilder import zip_bytes
@@ -270,7 +270,7 @@ def test_a_big_windowsupdate_log_is_whole_even_with_few_entries(tmp_path):
 
 
 def test_a_whole_windowsupdate_log_is_scanned_without_its_failure_lines():
-    from knowledge.signatures import SignatureSet
+    from knowledge.diagnosis.signatures import SignatureSet
 
     info = next(log for log in kb().logs if log.name == "WindowsUpdate.log")
     signatures = SignatureSet(kb())

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.decoding import open_text
 from knowledge.formats import detect_format, parse_entries
+from knowledge.formats.decoding import open_text
 
 SAMPLE_CHARS = 16_384
 

@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from knowledge.decoding import MAX_LINE, iter_lines, open_text
+from knowledge.formats.decoding import MAX_LINE, iter_lines, open_text
 
 LINES = ["first line with café", "second line", "third"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from knowledge.engine import MIN_FAILURE_STRENGTH, Finding, build_stage_views
+from knowledge.diagnosis.engine import MIN_FAILURE_STRENGTH, Finding, build_stage_views
 from knowledge.models import ERROR, INFO, Entry
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.archive import open_upload
-from knowledge.decoding import MAX_LINE
-from knowledge.formats import NotFast, fast_facts
-from knowledge.timeline import LogReader
+from knowledge.fastpath import NotFast, fast_facts
+from knowledge.formats.decoding import MAX_LINE
+from knowledge.intake.archive import open_upload
+from knowledge.reading.reader import LogReader
 from tests.logbuilder import Line, cbs_log, cmtrace_log, cmtrace_record, wulog_etw, zip_bytes
 
 EXAMPLE_ZIP = Path(__file__).resolve().parent.parent / "examples" / "ccm-logs-example.zip"
@@ -184,14 +184,14 @@ def test_the_corpus_reads_the_same_both_ways(corpus_dir):
 def test_every_signature_names_text_its_matches_must_contain():
     """The chunk scan finds candidate records by these texts; a signature without any
     would need every record parsed."""
+    from knowledge.fastpath.patterns import required_literals
     from knowledge.kb import kb
-    from knowledge.prefilter import required_literals
 
     assert [s.id for s in kb().signatures if required_literals(s.pattern) is None] == []
 
 
 def test_literals_are_found_inside_lookbehinds_and_every_branch():
-    from knowledge.prefilter import required_literals
+    from knowledge.fastpath.patterns import required_literals
 
     assert required_literals(r"8[0-9a-f]{7}(?:(?<=with error = 0x)|(?<=hr is ))") == {
         "with error = 0x",
@@ -205,8 +205,8 @@ def test_literals_are_found_inside_lookbehinds_and_every_branch():
 
 
 def _diagnosis_both_ways(path: Path, monkeypatch):
-    from knowledge import signatures
     from knowledge.api import diagnose_path
+    from knowledge.diagnosis import signatures
 
     # Each way matches every message itself: nothing remembered from the other.
     monkeypatch.setattr(signatures, "_remembered", {})
@@ -250,8 +250,9 @@ def test_a_busy_generated_client_is_diagnosed_the_same_both_ways(tmp_path, monke
 
 def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
     """Where Hyperscan has no wheel (Windows on Arm, say), re2 finds the records instead."""
-    from knowledge import engine, prefilter
     from knowledge.api import diagnose_path
+    from knowledge.diagnosis import engine
+    from knowledge.fastpath import patterns as prefilter
 
     path = tmp_path / "busy.zip"
     _load_benchmark_generator().build_big_zip(path, megabytes=2, seed=5)
@@ -285,9 +286,10 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     """Hits before the zone is known, on a continuation line, on an impossible stamp,
     after a daylight-saving change, at a Perf level and after a control character that
     Unicode calls a space: the one-pass scan of CBS.log agrees with cbs.parse."""
-    from knowledge.formats import cbs, file_scan
+    from knowledge.diagnosis.signatures import SignatureSet
+    from knowledge.fastpath import file_scan
+    from knowledge.formats import cbs
     from knowledge.kb import kb
-    from knowledge.signatures import SignatureSet
 
     path = tmp_path / "logs.zip"
     files = {"WUAHandler.log": CASES["plain"], "CBS.log": CBS_FAILING}
@@ -310,10 +312,10 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
 ):
     """A text reader breaks the line at a lone CR, so counting LFs would cite the wrong
     line: the scanner sees the CR in the same pass and the file is read record by record."""
-    from knowledge.formats import file_scan
+    from knowledge.diagnosis.signatures import SignatureSet
+    from knowledge.fastpath import file_scan
+    from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
     from knowledge.kb import kb
-    from knowledge.prefilter import LoneCarriageReturn, TextScanner
-    from knowledge.signatures import SignatureSet
 
     failing = "OnSearchComplete - Failed to end search job. Error = 0x80244022."
     text = cmtrace_log(
@@ -340,7 +342,7 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
 
 @pytest.mark.parametrize("with_hyperscan", [True, False])
 def test_error_and_warning_types_are_counted_exactly_and_case_sensitively(with_hyperscan):
-    from knowledge.prefilter import LiteralCounter
+    from knowledge.fastpath.patterns import LiteralCounter
 
     counter = LiteralCounter([b'" type="3"', b'" type="2"'])
     if not with_hyperscan:
@@ -415,8 +417,8 @@ def test_a_clock_that_goes_back_ends_the_logs_at_the_same_place_both_ways(tmp_pa
     ],
 )
 def test_only_patterns_a_line_scan_finds_as_re_does_are_counted_whole(pattern, countable):
+    from knowledge.fastpath.patterns import single_line_pattern
     from knowledge.formats.cmtrace import OPEN
-    from knowledge.prefilter import single_line_pattern
 
     assert single_line_pattern(pattern, OPEN) is countable
 
@@ -443,7 +445,7 @@ def test_routine_successes_are_counted_whole_and_diagnosed_the_same(tmp_path, mo
     code; a non-ASCII buffer is read as before. Either way, and across the switch, the
     diagnosis equals the record parser's: a text in the attribute block, twice in one
     message, or on the second line of a record counts as `re` sees it."""
-    from knowledge.formats import cmtrace_scan
+    from knowledge.fastpath import cmtrace_scan
     from knowledge.formats._shared import MAX_RECORD_LINES
 
     body = [cmtrace_record(line) for line in _state_messages(30_000, MORNING)]
@@ -528,7 +530,7 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
     tmp_path, monkeypatch
 ):
     hyperscan = pytest.importorskip("hyperscan")
-    from knowledge import prefilter
+    from knowledge.fastpath import patterns as prefilter
 
     compiled = []
 
@@ -603,7 +605,7 @@ def test_a_windows_update_line_s_message_equals_its_entry_s(line):
     ],
 )
 def test_only_patterns_whose_prefilter_finds_every_match_are_found_that_way(pattern, filterable):
-    from knowledge.prefilter import filter_pattern
+    from knowledge.fastpath.patterns import filter_pattern
 
     assert filter_pattern(pattern) is filterable
 
@@ -612,7 +614,7 @@ def test_failures_found_by_their_prefiltered_patterns_are_diagnosed_the_same(tmp
     """In a buffer the counting scan reads, a failure is found by its own pattern,
     which Hyperscan loosens (lookarounds dropped): the lines it finds too many of are
     ruled out by `re`, and the diagnosis equals the record parser's."""
-    from knowledge import engine
+    from knowledge.diagnosis import engine
 
     wua_handler = engine.kb().log_by_name("WUAHandler.log")
     rest = engine._signature_set(engine.kb()).for_log(wua_handler).rest
@@ -658,7 +660,7 @@ def test_a_record_holding_a_second_close_is_read_record_by_record_not_refused(
 def test_signatures_that_compile_alone_but_not_together_are_found_by_their_texts(
     tmp_path, monkeypatch
 ):
-    from knowledge import engine, signatures
+    from knowledge.diagnosis import engine, signatures
     from knowledge.kb import kb
 
     real = signatures.TextScanner
@@ -728,8 +730,9 @@ def test_code_evidence_is_the_same_both_ways(tmp_path, monkeypatch):
 
 
 def test_code_evidence_is_the_same_without_hyperscan(tmp_path, monkeypatch):
-    from knowledge import engine, prefilter
     from knowledge.api import diagnose_path
+    from knowledge.diagnosis import engine
+    from knowledge.fastpath import patterns as prefilter
 
     path = tmp_path / "codes.zip"
     _code_evidence_upload(path)
@@ -742,7 +745,7 @@ def test_code_evidence_is_the_same_without_hyperscan(tmp_path, monkeypatch):
 def test_the_pattern_analysis_is_kept_between_runs_and_a_bad_file_is_analysed_again(
     tmp_path, monkeypatch
 ):
-    from knowledge import prefilter
+    from knowledge.fastpath import patterns as prefilter
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(prefilter, "_analysis", None)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from knowledge import engine, signatures, timeline
 from knowledge.api import FAST_ENV, diagnose_path, fast_path, read_logs
+from knowledge.diagnosis import engine, signatures
 from knowledge.errors import InputError
+from knowledge.reading import reader as timeline
 from tests.conftest import REPO_ROOT
 from tests.logbuilder import zip_bytes
 from tests.test_fast_facts import CASES, _code_evidence_upload

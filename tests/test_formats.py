@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from knowledge.decoding import open_text
 from knowledge.formats import PARSERS, detect_format, parse_entries
+from knowledge.formats.decoding import open_text
 from knowledge.models import ERROR, FORMATS, INFO, VERBOSE, WARNING
 from tests.logbuilder import (
     cbs_log,

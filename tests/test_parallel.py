@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import parallel
 from knowledge.api import diagnose_path, read_logs
 from knowledge.errors import InputError
+from knowledge.fastpath import pool as parallel
 from tests.test_fast_facts import _load_benchmark_generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,7 +118,7 @@ def test_a_child_that_dies_loses_nothing_and_hangs_nothing():
 # A fresh interpreter in which the second fork fails, as under a process limit.
 _FORK_FAILS = """
 import os
-from knowledge import parallel
+from knowledge.fastpath import pool as parallel
 
 real_fork = os.fork
 calls = [0]
@@ -186,7 +186,9 @@ def test_an_error_in_a_child_reaches_the_caller_with_its_message():
 # records how many processes each reading used, and prints both answers.
 _CHILD = """
 import json, sys
-from knowledge import engine, parallel, timeline
+from knowledge.diagnosis import engine
+from knowledge.fastpath import pool as parallel
+from knowledge.reading import reader as timeline
 from knowledge.api import diagnose_path, read_logs
 
 parallel.MIN_PARALLEL_BYTES = 0

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from knowledge.api import diagnose_path, diagnose_symptom
-from knowledge.archive import open_upload
-from knowledge.decoding import open_text
 from knowledge.formats import NO_CLEANING, detect_reading, parse_entries
+from knowledge.formats.decoding import open_text
 from knowledge.formats.paste import PASTE_MAX_BYTES
-from knowledge.timeline import LogReader
+from knowledge.intake.archive import open_upload
+from knowledge.reading.reader import LogReader
 from tests.conftest import REPO_ROOT
 
 

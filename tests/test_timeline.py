@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from knowledge.api import read_logs
-from knowledge.archive import open_upload
-from knowledge.timeline import LogReader, ZoneHints
+from knowledge.intake.archive import open_upload
+from knowledge.reading.reader import LogReader, ZoneHints
 from tests.logbuilder import Line, cmtrace_log, timeline, wulog_etw, zip_bytes
 
 MORNING = datetime(2024, 3, 5, 8, 0, 0)

@@ -16,25 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
-from ..models import FORMATS, Entry
-from ..prefilter import TextScanner
-from . import (
-    cbs,
-    cbs_scan,
-    cmtrace,
-    cmtrace_copy,
-    cmtrace_scan,
-    line_scan,
-    paste,
-    simple,
-    text,
-    wulog,
-    wulog_etw,
-)
-from .cmtrace_scan import FileFacts, NotFast
-from .paste import NO_CLEANING, Cleaning
+from knowledge.formats import cbs, cmtrace, cmtrace_copy, paste, simple, text, wulog, wulog_etw
+from knowledge.formats.paste import NO_CLEANING, Cleaning
+from knowledge.models import FORMATS, Entry
 
 PARSERS: dict[str, Callable[[TextIO, str], Iterator[Entry]]] = {
     "cmtrace": cmtrace.parse,
@@ -197,51 +183,4 @@ def line_format(line: str) -> str | None:
     return None
 
 
-# Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
-_BYTE_SCANS = {
-    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
-    "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
-    "cbs": (cbs_scan.fast_facts, cbs_scan.FileScan),
-}
-
-__all__ = [
-    "NO_CLEANING",
-    "Cleaning",
-    "FileFacts",
-    "NotFast",
-    "detect_format",
-    "detect_reading",
-    "fast_facts",
-    "file_scan",
-    "parse_entries",
-]
-
-
-def fast_facts(
-    fmt: str, binary: BinaryIO, path: str, encoding: str, exact_lines: bool = False
-) -> FileFacts | None:
-    """A file's facts without parsing every record, or None when it must be parsed.
-
-    With `exact_lines`, None also when line numbers could not be counted exactly.
-    """
-    scan = _BYTE_SCANS.get(fmt)
-    return scan[0](binary, path, encoding, exact_lines) if scan else None
-
-
-def file_scan(
-    fmt: str,
-    encoding: str,
-    binary: BinaryIO,
-    path: str,
-    scanner: TextScanner,
-    counting: TextScanner | None = None,
-):
-    """A one-pass scan of a file (its facts, and the units holding `scanner`'s texts), or
-    None when its format or encoding has none: then it is read entry by entry.
-    `counting` also counts whole patterns, where the format's scan can use it."""
-    scan = _BYTE_SCANS.get(fmt)
-    if scan is None or not encoding.startswith("utf-8"):
-        return None
-    if counting is not None and fmt == "cmtrace":
-        return scan[1](binary, path, scanner, counting)
-    return scan[1](binary, path, scanner)
+__all__ = ["NO_CLEANING", "PARSERS", "Cleaning", "detect_format", "detect_reading", "parse_entries"]

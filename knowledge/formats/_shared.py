@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from ..models import ERROR, INFO, WARNING, Entry
+from knowledge.models import ERROR, INFO, WARNING, Entry
 
 # A record (one entry's message) is capped so that a damaged file cannot make one entry
 # hold the whole upload; the cap is far beyond any real record (WMI dumps: a few KB).

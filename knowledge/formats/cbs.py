@@ -25,9 +25,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import ERROR, INFO, VERBOSE, WARNING, Entry
-from ._shared import (
+from knowledge.formats._shared import (
     MAX_RECORD_LINES,
     Clock,
     ZoneBuffer,
@@ -35,6 +33,8 @@ from ._shared import (
     valid_shift,
     ymd,
 )
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import ERROR, INFO, VERBOSE, WARNING, Entry
 
 LINE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}):(\d{2}), (\w+) +(\S*) *(.*)$")
 _CSI_STAMP = re.compile(r"[0-9A-Fa-f]{8}@(\d{4})/(\d{1,2})/(\d{1,2}):(\d{1,2}):(\d{2}):(\d{2})")

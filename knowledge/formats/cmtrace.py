@@ -21,9 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import INFO, Entry
-from ._shared import (
+from knowledge.formats._shared import (
     MAX_RECORD_CHARS,
     MAX_RECORD_LINES,
     Clock,
@@ -33,6 +31,8 @@ from ._shared import (
     severity_from_words,
     valid_shift,
 )
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import INFO, Entry
 
 OPEN = "<![LOG["
 CLOSE = "]LOG]!>"

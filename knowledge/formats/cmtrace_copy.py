@@ -36,9 +36,7 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import INFO, Entry
-from ._shared import (
+from knowledge.formats._shared import (
     MAX_RECORD_CHARS,
     MAX_RECORD_LINES,
     Clock,
@@ -47,6 +45,8 @@ from ._shared import (
     microseconds,
     severity_from_words,
 )
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import INFO, Entry
 
 STAMP = re.compile(
     r"(\d{1,2}[/-]\d{1,2}[/-]\d{4}) (\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?(?: ?([AaPp])\.?[Mm]\.?)?$"

@@ -38,8 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import Entry
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import Entry
 
 # Bigger files are logs as written, never pastes: they are read as they are.
 PASTE_MAX_BYTES = 2 << 20

@@ -13,9 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import Entry
-from ._shared import (
+from knowledge.formats._shared import (
     MAX_RECORD_CHARS,
     MAX_RECORD_LINES,
     Clock,
@@ -25,6 +23,8 @@ from ._shared import (
     severity_from_words,
     valid_shift,
 )
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import Entry
 
 MARK = "$$<"
 _TAIL = re.compile(

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import Entry
-from ._shared import microseconds, severity_from_words
+from knowledge.formats._shared import microseconds, severity_from_words
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import Entry
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"

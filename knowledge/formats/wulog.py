@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import ERROR, INFO, WARNING, Entry
-from ._shared import Clock, ZoneBuffer, valid_shift, ymd
+from knowledge.formats._shared import Clock, ZoneBuffer, valid_shift, ymd
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import ERROR, INFO, WARNING, Entry
 
 LINE = re.compile(
     r"(\d{4}-\d{2}-\d{2})[\t ]+(\d{1,2}:\d{2}):(\d{2}):(\d{3})[\t ]+\d+[\t ]+"

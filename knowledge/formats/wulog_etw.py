@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..decoding import iter_lines
-from ..models import INFO, WARNING, Entry
-from ._shared import Clock, microseconds, ymd
+from knowledge.formats._shared import Clock, microseconds, ymd
+from knowledge.formats.decoding import iter_lines
+from knowledge.models import INFO, WARNING, Entry
 
 LINE = re.compile(
     r"(\d{4}[/-]\d{2}[/-]\d{2}) (\d{1,2}:\d{2}):(\d{2})\.(\d{1,7}) +\d+ +(\d+) +(\S+) *(.*)$"

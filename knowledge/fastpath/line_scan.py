@@ -15,12 +15,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
 
-from ..decoding import MAX_LINE, decode_bytes
-from ..models import Entry
-from ..prefilter import LoneCarriageReturn, TextScanner
-from . import wulog_etw
-from ._shared import Clock, ymd
-from .cmtrace_scan import Batch, FileFacts, Hit, NotFast, parse_hit, records_with_texts
+from knowledge.fastpath.cmtrace_scan import (
+    Batch,
+    FileFacts,
+    Hit,
+    NotFast,
+    parse_hit,
+    records_with_texts,
+)
+from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
+from knowledge.formats import wulog_etw
+from knowledge.formats._shared import Clock, ymd
+from knowledge.formats.decoding import MAX_LINE, decode_bytes
+from knowledge.models import Entry
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"

@@ -25,19 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from .archive import LogSource, Upload, open_upload
-from .decoding import open_text
-from .formats import (
-    NO_CLEANING,
-    Cleaning,
-    FileFacts,
-    detect_reading,
-    fast_facts,
-    file_scan,
-    parse_entries,
-)
-from .models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
-from .parallel import map_in_order, worker_count
+from knowledge.fastpath import FileFacts, fast_facts, file_scan, map_in_order, worker_count
+from knowledge.formats import NO_CLEANING, Cleaning, detect_reading, parse_entries
+from knowledge.formats.decoding import open_text
+from knowledge.intake.archive import LogSource, Upload, open_upload
+from knowledge.models import ERROR, WARNING, Entry, FileReport, ReadReport, iso_time
 
 SAMPLE_CHARS = 16_384  # enough text to recognise any format and see its first records
 # Unpack the sample in small steps: the default 1 MiB would unpack most of a small file
@@ -286,7 +278,7 @@ class LogReader:
         return True
 
     def file_scan(self, source: LogSource, binary, scanner, counting=None):
-        """A one-pass scan of an open file (formats.file_scan), or None for its format.
+        """A one-pass scan of an open file (fastpath.file_scan), or None for its format.
 
         When the scan completes, hand its facts to `take_facts`; the times of its hits
         get the upload's zone through `utc`.
@@ -377,14 +369,14 @@ def _source_size(source: LogSource) -> int:
 
 
 def load_catalogue() -> None:
-    from .kb import log_catalogue
+    from knowledge.kb import log_catalogue
 
     log_catalogue()
 
 
 def catalogue_name(file_name: str, fmt: str) -> str | None:
     """The catalogue name of a file (WUAHandler.log), by its name or else its format."""
-    from .kb import log_catalogue
+    from knowledge.kb import log_catalogue
 
     info = log_catalogue().log_for_file(file_name, fmt)
     return info.name if info else None

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
-from ..decoding import MAX_LINE, decode_bytes
-from ..models import ERROR, Entry
-from ..prefilter import LiteralCounter, LoneCarriageReturn, TextScanner
-from . import cmtrace
-from ._shared import MAX_RECORD_CHARS, MAX_RECORD_LINES
+from knowledge.fastpath.patterns import LiteralCounter, LoneCarriageReturn, TextScanner
+from knowledge.formats import cmtrace
+from knowledge.formats._shared import MAX_RECORD_CHARS, MAX_RECORD_LINES
+from knowledge.formats.decoding import MAX_LINE, decode_bytes
+from knowledge.models import ERROR, Entry
 
 _CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"

@@ -12,11 +12,9 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .codes import ERROR_LINE_TEXTS
-from .formats.cmtrace import OPEN
-from .formats.cmtrace_scan import ERROR_TEXT
-from .kb import KnowledgeBase, LogInfo, Signature
-from .prefilter import (
+from knowledge.codes import ERROR_LINE_TEXTS
+from knowledge.fastpath.cmtrace_scan import ERROR_TEXT
+from knowledge.fastpath.patterns import (
     TextScanner,
     filter_pattern,
     hyperscan_takes,
@@ -24,6 +22,8 @@ from .prefilter import (
     single_line_pattern,
     trie_regex,
 )
+from knowledge.formats.cmtrace import OPEN
+from knowledge.kb import KnowledgeBase, LogInfo, Signature
 
 # Routine lines repeat word for word thousands of times in a busy log ("Successfully
 # forwarded State Messages to the MP"), so what short messages matched is remembered,

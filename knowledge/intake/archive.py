@@ -36,8 +36,8 @@ from typing import BinaryIO
 # and its decoder is fed by _Deflate64Reader (see there for why in small pieces).
 from inflate64 import Inflater
 
-from .errors import InputError
-from .models import SkippedFile
+from knowledge.errors import InputError
+from knowledge.models import SkippedFile
 
 LOGS_FOLDER_HINT = "zip the C:\\Windows\\CCM\\Logs folder and send that"
 NOT_A_LOG = "not a log file"

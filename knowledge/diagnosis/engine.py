@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .archive import open_upload
-from .codes import error_line_codes, find_codes, says_failed
-from .collect import collect_advice
-from .formats import NotFast
-from .kb import KnowledgeBase, StepRef, kb
-from .models import (
+from knowledge.advice import collect_advice
+from knowledge.codes import error_line_codes, find_codes, says_failed
+from knowledge.diagnosis.signatures import LogMatcher, SignatureSet
+from knowledge.fastpath import NotFast, keep_analysis, map_in_order, worker_count
+from knowledge.intake.archive import open_upload
+from knowledge.kb import KnowledgeBase, StepRef, kb
+from knowledge.models import (
     ERROR,
     STAGE_IDS,
     Alternative,
@@ -53,10 +54,7 @@ from .models import (
     UpdateProgress,
     iso_time,
 )
-from .parallel import map_in_order, worker_count
-from .prefilter import keep_analysis
-from .signatures import LogMatcher, SignatureSet
-from .timeline import LogReader, catalogue_name, sort_key
+from knowledge.reading.reader import LogReader, catalogue_name, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).

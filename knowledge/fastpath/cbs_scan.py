@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from ..decoding import MAX_LINE, decode_bytes
-from ..models import ERROR, INFO, WARNING, Entry
-from ..prefilter import LoneCarriageReturn, TextScanner
-from ._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
-from .cbs import LEVELS, zone_from_csi
-from .cmtrace_scan import Batch, FileFacts, NotFast
-from .line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
+from knowledge.fastpath.cmtrace_scan import Batch, FileFacts, NotFast
+from knowledge.fastpath.line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
+from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
+from knowledge.formats._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
+from knowledge.formats.cbs import LEVELS, zone_from_csi
+from knowledge.formats.decoding import MAX_LINE, decode_bytes
+from knowledge.models import ERROR, INFO, WARNING, Entry
 
 # cbs.LINE for ASCII text, up to the spaces after the level word (the rest of the
 # pattern matches anything), with the component and the start of the message.
