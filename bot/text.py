@@ -18,8 +18,8 @@ from importlib import resources
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
+from knowledge import api
 from knowledge.errors import InputError
-from knowledge.kb import kb
 from knowledge.models import STAGE_IDS, Diagnosis, ErrorInfo, Evidence, NextStep, ReadReport
 
 STATUS_WORD = {"ok": "ok", "failed": "FAILED", "not_reached": "-", "no_evidence": "?"}
@@ -453,7 +453,7 @@ def render_error(info: ErrorInfo) -> str:
         out.append(f"Symbol:   {info.symbol}")
     out.append(f"Family:   {info.family}")
     if info.stage:
-        out.append(f"Stage:    {info.stage} ({kb().stage_title(info.stage)})")
+        out.append(f"Stage:    {info.stage} ({api.knowledge_base().stage_title(info.stage)})")
     if info.meaning:
         out.append(_wrap(info.meaning, indent="          ", first="Meaning:  "))
     if info.next_step:
@@ -466,7 +466,7 @@ def render_error(info: ErrorInfo) -> str:
 
 
 def render_stages() -> str:
-    knowledge = kb()
+    knowledge = api.knowledge_base()
     width = max(len(s) for s in STAGE_IDS)
     lines = []
     for number, stage in enumerate(STAGE_IDS, 1):
@@ -476,7 +476,7 @@ def render_stages() -> str:
 
 
 def render_steps(name: str) -> str:
-    procedure = kb().procedure_for(name)
+    procedure = api.knowledge_base().procedure_for(name)
     out = [f"{procedure.title} (stage: {procedure.stage})", _wrap(f"source: {procedure.source}")]
     if procedure.note:
         out.append(_wrap(procedure.note))
@@ -490,7 +490,7 @@ def render_steps(name: str) -> str:
 
 def render_step_choices() -> str:
     """What `sccm steps` accepts: each stage id, and each procedure id with its title."""
-    knowledge = kb()
+    knowledge = api.knowledge_base()
     width = max(len(key) for key in (*knowledge.stages, *knowledge.procedures))
     out = ["sccm steps STAGE shows the troubleshooting procedure for a stage. It accepts:", ""]
     out.append("Stages:")
@@ -503,7 +503,7 @@ def render_step_choices() -> str:
 
 
 def render_log(name: str) -> str:
-    knowledge = kb()
+    knowledge = api.knowledge_base()
     info = knowledge.log_by_name(name) or _close_log(name)
     if info is None:
         known = ", ".join(sorted(log.name for log in knowledge.logs))
@@ -535,7 +535,7 @@ def _close_log(name: str):
     """A typo of a catalogue name (UpdatesDeployement.log), judged on base names only, so
     that unrelated logs that merely share `.log` or a few letters are not offered."""
     by_base = {}
-    for log in kb().logs:
+    for log in api.knowledge_base().logs:
         for known in (log.name, *log.aliases):
             by_base.setdefault(_base(known), log)
     close = difflib.get_close_matches(_base(name), list(by_base), n=1, cutoff=0.85)

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 
 from bot.downloads import neutralised
 from bot.text import decisive_evidence, short_source, short_time
-from knowledge.kb import kb
+from knowledge import api
 from knowledge.models import STAGE_IDS, Alternative, Diagnosis, ErrorInfo, Evidence
 
 MAX_BLOCKS = 50
@@ -494,7 +494,8 @@ def error_message(info: ErrorInfo) -> Message:
     blocks: list[Block] = [_header(title)]
     facts = [f"*Family:* {escape(info.family)}", f"*Decimal:* {info.decimal} / {info.unsigned}"]
     if info.stage:
-        facts.insert(0, f"*Stage:* {escape(kb().stage_title(info.stage) or '')} (`{info.stage}`)")
+        title = api.knowledge_base().stage_title(info.stage) or ""
+        facts.insert(0, f"*Stage:* {escape(title)} (`{info.stage}`)")
     blocks.append(_section("\n".join(facts)))
     if info.meaning:
         blocks.append(_section(f"*Meaning:* {escape(info.meaning)}"))
@@ -514,7 +515,7 @@ def error_message(info: ErrorInfo) -> Message:
 
 
 def stages_message() -> Message:
-    knowledge = kb()
+    knowledge = api.knowledge_base()
     lines = [
         f"{number}. *{stage}* {escape(knowledge.stages[stage].title)}: "
         f"{escape(knowledge.stages[stage].what)}"
@@ -528,7 +529,7 @@ def stages_message() -> Message:
 
 def steps_message(name: str) -> Message:
     """The troubleshooting procedure of a stage (or a procedure id). Raises InputError."""
-    procedure = kb().procedure_for(name)
+    procedure = api.knowledge_base().procedure_for(name)
     blocks: list[Block] = [
         _header(procedure.title),
         _context(f"Stage `{procedure.stage}` · source: {escape(procedure.source)}"),

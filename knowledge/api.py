@@ -1,4 +1,5 @@
-"""The four questions the core answers. The CLI and the Slack handlers call only these.
+"""The four questions the core answers, and the knowledge behind them. The CLI and the
+Slack handlers reach the core only through this module (and the models they render).
 
 Each raises `knowledge.errors.InputError` for input a person must fix; anything else
 that escapes is a bug.
@@ -8,9 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.errors import InputError
 from knowledge.models import Diagnosis, ErrorInfo, Progress, ProgressCallback, ReadReport
+
+if TYPE_CHECKING:
+    from knowledge.kb import KnowledgeBase
 
 __all__ = [
     "FAST_ENV",
@@ -19,8 +24,10 @@ __all__ = [
     "diagnose_path",
     "diagnose_symptom",
     "fast_path",
+    "knowledge_base",
     "lookup_error",
     "read_logs",
+    "warm_up",
 ]
 
 # `fast=False`, or this variable set to 0, reads every file the reference way: each
@@ -63,7 +70,7 @@ def diagnose_path(
     """`sccm diagnose PATH`: the failing stage of a .zip, folder or single log file.
 
     `fast=False` matches every record after its parser read it (see `fast_path`)."""
-    from knowledge.diagnosis.engine import diagnose_upload
+    from knowledge.diagnosis.verdict import diagnose_upload
 
     return diagnose_upload(
         Path(path), description=description, progress=progress, fast=fast_path(fast)
@@ -82,3 +89,20 @@ def lookup_error(code: str) -> ErrorInfo:
     from knowledge.lookup import lookup_error as _lookup
 
     return _lookup(code)
+
+
+def warm_up() -> None:
+    """Loads the knowledge base and compiles the signatures now, so that the first
+    diagnosis does not pay for it (the bot's analysis fork server calls this once)."""
+    from knowledge.kb import kb
+    from knowledge.reading.collector import signature_set
+
+    signature_set(kb())
+
+
+def knowledge_base() -> KnowledgeBase:
+    """The bundled knowledge base (stages, procedures, logs, causes), loaded once: what
+    `sccm stages`, `sccm steps` and `sccm catalogue` show."""
+    from knowledge.kb import kb
+
+    return kb()

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import re
 
+# The cause "<stage>.code" of causes.yaml: a failure read from an error code alone, no
+# signature naming its cause.
+CODE_CAUSE_SUFFIX = ".code"
 _CANDIDATES = re.compile(
     r"(?<![0-9A-Za-z_])0[xX](?P<hex>[0-9A-Fa-f]{1,8})(?![0-9A-Za-z_])"
     r"|(?<![0-9A-Za-z_\-{}.@$\\/])(?P<bare>[0-9A-Fa-f]{8})(?![0-9A-Za-z_\-{}@])"

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from knowledge.errors import InputError
+from knowledge.intake.names import log_key
 from knowledge.models import STAGE_IDS, StageId
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -215,7 +216,7 @@ class LogCatalogue:
         self._index: dict[str, LogInfo] = {}
         for info in logs:
             for known in (info.name, *info.aliases):
-                self._index.setdefault(_log_key(known), info)
+                self._index.setdefault(log_key(known), info)
 
     def log_for_file(self, file_name: str, fmt: str) -> LogInfo | None:
         """The catalogue log a file is: by its name, else (WindowsUpdate.log and CBS.log
@@ -227,16 +228,7 @@ class LogCatalogue:
 
     def log_by_name(self, name: str) -> LogInfo | None:
         """Catalogue entry for a file or log name, misspellings and rotation accepted."""
-        return self._index.get(_log_key(name))
-
-
-def _log_key(name: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    base = re.sub(r"\.(log|lo_|txt)$", "", base)
-    base = re.sub(r"-\d{8}-\d{6}$", "", base)  # X-20240101-120000.log rotation
-    base = re.sub(r"_\d+$", "", base)  # SCNotify_user_1.log style suffixes
-    base = re.sub(r"_[^_@]*@.*$", "", base)  # SCNotify_<domain>@<user> per-user logs
-    return base
+        return self._index.get(log_key(name))
 
 
 def _read_yaml(path: Path):

@@ -15,7 +15,8 @@ import pytest
 
 from knowledge.errors import InputError
 from knowledge.intake import archive
-from knowledge.intake.archive import Limits, log_rotation, open_upload
+from knowledge.intake.archive import Limits, open_upload
+from knowledge.intake.names import log_rotation
 from tests.archive_builders import (
     deflate64,
     deflated,
@@ -651,11 +652,11 @@ def test_a_zip_is_read_at_a_position_of_its_own(tmp_path):
     the file object must still behave as a file, and refuse use after close."""
     import array
 
-    from knowledge.intake.archive import _open_for_reading
+    from knowledge.intake.streams import open_for_reading
 
     path = tmp_path / "data.bin"
     path.write_bytes(bytes(range(256)) * 4)
-    handle = _open_for_reading(path)
+    handle = open_for_reading(path)
     assert handle.read(4) == bytes([0, 1, 2, 3])
     assert handle.seek(-2, io.SEEK_END) == 1022 and handle.read() == bytes([254, 255])
     handle.seek(8)

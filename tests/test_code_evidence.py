@@ -3,7 +3,7 @@
 * every spelling logs use for a code is read, and only in code context (`find_codes`);
 * a line that says it failed near a known code decides a diagnosis when no signature
   names the cause: `<stage>.code` (or the code's own cause), the code's next step first,
-  a confidence below any signature's (`error_line_codes`, `engine.FileFold`);
+  a confidence below any signature's (`error_line_codes`, `fold.FileFold`);
 * routine codes, routine lines, CBS "Info" lines and whole Windows 10 WindowsUpdate.logs
   never do, and a later success of the step still clears the failure;
 * a generic failure signature takes the specific cause its line's code names.
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import fastpath
 from knowledge.api import diagnose_path
 from knowledge.codes import error_line_codes, find_codes
-from knowledge.diagnosis.engine import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
+from knowledge.diagnosis.fold import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
 from knowledge.kb import kb
 from knowledge.models import Diagnosis
 from tests.logbuilder import zip_bytes
@@ -273,7 +274,7 @@ def test_a_whole_windowsupdate_log_is_scanned_without_its_failure_lines():
     from knowledge.diagnosis.signatures import SignatureSet
 
     info = next(log for log in kb().logs if log.name == "WindowsUpdate.log")
-    signatures = SignatureSet(kb())
+    signatures = SignatureSet(kb(), first_look=fastpath)
     excerpt = signatures.for_log(info).scanner
     whole = signatures.for_log(info, error_lines=False).scanner
     assert excerpt is not None and whole is not None

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from bot.cli import main
-from knowledge.advice import collect_advice
+from knowledge.diagnosis.advice import collect_advice
 from tests.conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "knowledge" / "data" / "scripts" / "collect-logs.ps1"

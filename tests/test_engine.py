@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from knowledge.diagnosis.engine import MIN_FAILURE_STRENGTH, Finding, build_stage_views
+from knowledge.diagnosis.fold import MIN_FAILURE_STRENGTH, Finding
+from knowledge.diagnosis.verdict import build_stage_views
 from knowledge.models import ERROR, INFO, Entry
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import fastpath
 from knowledge.fastpath import NotFast, fast_facts
 from knowledge.formats.decoding import MAX_LINE
 from knowledge.intake.archive import open_upload
@@ -251,16 +252,17 @@ def test_a_busy_generated_client_is_diagnosed_the_same_both_ways(tmp_path, monke
 def test_without_hyperscan_re2_finds_the_same_records(tmp_path, monkeypatch):
     """Where Hyperscan has no wheel (Windows on Arm, say), re2 finds the records instead."""
     from knowledge.api import diagnose_path
-    from knowledge.diagnosis import engine
-    from knowledge.fastpath import patterns as prefilter
+    from knowledge.fastpath import scanners
+    from knowledge.kb import kb
+    from knowledge.reading import collector
 
     path = tmp_path / "busy.zip"
     _load_benchmark_generator().build_big_zip(path, megabytes=2, seed=5)
     with_hyperscan = diagnose_path(path).model_dump()
-    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda *_args, **_kwargs: None)
-    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
-    wua_handler = engine.kb().log_by_name("WUAHandler.log")
-    assert not engine._signature_set(engine.kb()).for_log(wua_handler).scanner.exact
+    monkeypatch.setattr(scanners, "_hyperscan_database", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(collector, "_SIGNATURE_SETS", {})
+    wua_handler = kb().log_by_name("WUAHandler.log")
+    assert not collector.signature_set(kb()).for_log(wua_handler).scanner.exact
     without = diagnose_path(path).model_dump()
     assert with_hyperscan == without
 
@@ -294,7 +296,7 @@ def test_a_cbs_log_is_scanned_in_one_pass_and_diagnosed_the_same(tmp_path, monke
     path = tmp_path / "logs.zip"
     files = {"WUAHandler.log": CASES["plain"], "CBS.log": CBS_FAILING}
     path.write_bytes(zip_bytes(files, bom=False))
-    sigs = SignatureSet(kb()).for_log(kb().log_by_name("CBS.log"))
+    sigs = SignatureSet(kb(), first_look=fastpath).for_log(kb().log_by_name("CBS.log"))
     scan = file_scan("cbs", "utf-8", io.BytesIO(CBS_FAILING.encode()), "CBS.log", sigs.scanner)
     hits = [hit for batch in scan.hits() for hit in batch.hits]
     # Lines 2 and 10 are CSI "(F)" lines, which the install.csi-failure signature looks at.
@@ -314,7 +316,7 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
     line: the scanner sees the CR in the same pass and the file is read record by record."""
     from knowledge.diagnosis.signatures import SignatureSet
     from knowledge.fastpath import file_scan
-    from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
+    from knowledge.fastpath.scanners import LoneCarriageReturn, TextScanner
     from knowledge.kb import kb
 
     failing = "OnSearchComplete - Failed to end search job. Error = 0x80244022."
@@ -324,7 +326,9 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
             Line(failing, MORNING + timedelta(seconds=5), "WUAHandler", 3),
         ]
     )
-    scanner = SignatureSet(kb()).for_log(kb().log_by_name("WUAHandler.log")).scanner
+    scanner = (
+        SignatureSet(kb(), first_look=fastpath).for_log(kb().log_by_name("WUAHandler.log")).scanner
+    )
     if scanner.checks_line_breaks:
         with pytest.raises(LoneCarriageReturn):
             TextScanner(["search job"]).scan(b"a\rb search job\r\n", 17)
@@ -342,7 +346,7 @@ def test_a_lone_cr_sends_a_file_to_the_record_parser_so_line_numbers_stay_exact(
 
 @pytest.mark.parametrize("with_hyperscan", [True, False])
 def test_error_and_warning_types_are_counted_exactly_and_case_sensitively(with_hyperscan):
-    from knowledge.fastpath.patterns import LiteralCounter
+    from knowledge.fastpath.scanners import LiteralCounter
 
     counter = LiteralCounter([b'" type="3"', b'" type="2"'])
     if not with_hyperscan:
@@ -530,7 +534,7 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
     tmp_path, monkeypatch
 ):
     hyperscan = pytest.importorskip("hyperscan")
-    from knowledge.fastpath import patterns as prefilter
+    from knowledge.fastpath import cache, scanners
 
     compiled = []
 
@@ -545,7 +549,7 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
     record = b"Found 3 updates in the search job\r\n"
 
     def found():
-        scanner = prefilter.TextScanner(texts, patterns)
+        scanner = scanners.TextScanner(texts, patterns)
         seen = []
         hits = scanner.scan(record, len(record), lambda index, stop: seen.append((index, stop)))
         return hits, seen
@@ -557,7 +561,7 @@ def test_compiled_scanners_are_kept_between_runs_and_a_bad_cache_costs_only_a_co
     kept.write_bytes(b"not a database")
     assert found() == first and len(compiled) == 2
     assert kept.read_bytes() != b"not a database"  # replaced by a good one
-    monkeypatch.setattr(prefilter, "CACHED_DATABASES", 1)
+    monkeypatch.setattr(cache, "CACHED_DATABASES", 1)
     texts = ["scan job"]  # another database: the cache keeps only the newest
     found()
     (newest,) = (tmp_path / "sccm-triage").iterdir()
@@ -614,10 +618,11 @@ def test_failures_found_by_their_prefiltered_patterns_are_diagnosed_the_same(tmp
     """In a buffer the counting scan reads, a failure is found by its own pattern,
     which Hyperscan loosens (lookarounds dropped): the lines it finds too many of are
     ruled out by `re`, and the diagnosis equals the record parser's."""
-    from knowledge.diagnosis import engine
+    from knowledge.kb import kb
+    from knowledge.reading import collector
 
-    wua_handler = engine.kb().log_by_name("WUAHandler.log")
-    rest = engine._signature_set(engine.kb()).for_log(wua_handler).rest
+    wua_handler = kb().log_by_name("WUAHandler.log")
+    rest = collector.signature_set(kb()).for_log(wua_handler).rest
     assert rest is not None and rest.scanner.filters
     lines = []
     for n in range(3000):
@@ -660,20 +665,23 @@ def test_a_record_holding_a_second_close_is_read_record_by_record_not_refused(
 def test_signatures_that_compile_alone_but_not_together_are_found_by_their_texts(
     tmp_path, monkeypatch
 ):
-    from knowledge.diagnosis import engine, signatures
+    from knowledge.diagnosis import signatures
     from knowledge.kb import kb
+    from knowledge.reading import collector
 
-    real = signatures.TextScanner
+    real = fastpath.TextScanner
 
     def no_database_of_patterns(texts, patterns=(), filters=()):
         if patterns or filters:
             raise RuntimeError("Pattern is too large")  # as hyperscan.error would
         return real(texts)
 
-    monkeypatch.setattr(signatures, "TextScanner", no_database_of_patterns)
-    matcher = signatures.SignatureSet(kb()).for_log(kb().log_by_name("StateMessage.log"))
+    monkeypatch.setattr(fastpath, "TextScanner", no_database_of_patterns)
+    matcher = signatures.SignatureSet(kb(), first_look=fastpath).for_log(
+        kb().log_by_name("StateMessage.log")
+    )
     assert matcher.rest is None and not matcher.counted
-    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
+    monkeypatch.setattr(collector, "_SIGNATURE_SETS", {})
     path = tmp_path / "logs.zip"
     lines = _state_messages(300, MORNING)
     path.write_bytes(zip_bytes({"StateMessage.log": cmtrace_log(lines)}, bom=False))
@@ -731,14 +739,14 @@ def test_code_evidence_is_the_same_both_ways(tmp_path, monkeypatch):
 
 def test_code_evidence_is_the_same_without_hyperscan(tmp_path, monkeypatch):
     from knowledge.api import diagnose_path
-    from knowledge.diagnosis import engine
-    from knowledge.fastpath import patterns as prefilter
+    from knowledge.fastpath import scanners
+    from knowledge.reading import collector
 
     path = tmp_path / "codes.zip"
     _code_evidence_upload(path)
     with_hyperscan = diagnose_path(path).model_dump()
-    monkeypatch.setattr(prefilter, "_hyperscan_database", lambda *_args, **_kwargs: None)
-    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})
+    monkeypatch.setattr(scanners, "_hyperscan_database", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(collector, "_SIGNATURE_SETS", {})
     assert diagnose_path(path).model_dump() == with_hyperscan
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from knowledge import fastpath
 from knowledge.api import FAST_ENV, diagnose_path, fast_path, read_logs
-from knowledge.diagnosis import engine, signatures
 from knowledge.errors import InputError
+from knowledge.reading import collector
 from knowledge.reading import reader as timeline
 from tests.conftest import REPO_ROOT
 from tests.logbuilder import zip_bytes
@@ -84,14 +85,14 @@ def fast_path_use(monkeypatch):
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(timeline, name, counting)
-    real_scanner = signatures.TextScanner
+    real_scanner = fastpath.TextScanner
 
     def building(*args, **kwargs):
         used.append("scanner")
         return real_scanner(*args, **kwargs)
 
-    monkeypatch.setattr(signatures, "TextScanner", building)
-    monkeypatch.setattr(engine, "_SIGNATURE_SETS", {})  # scanners are built afresh
+    monkeypatch.setattr(fastpath, "TextScanner", building)
+    monkeypatch.setattr(collector, "_SIGNATURE_SETS", {})  # scanners are built afresh
     return used
 
 

@@ -133,3 +133,58 @@ def test_the_core_never_imports_the_bot_its_listeners_or_slack():
         if name.split(".")[0] in ABOVE_THE_CORE
     ]
     assert upward == []
+
+
+# What bot/ and handlers/ may import from the core: its public API and the models it answers
+# with (and the one error type it raises).
+PUBLIC_CORE = ("knowledge.api", "knowledge.models", "knowledge.errors")
+# The fast path's one door: the reading step (issue 11).
+FAST_PATH, READING = "knowledge.fastpath", "knowledge.reading"
+# A module of knowledge/ should fit in one reading; past this, split it by job.
+MAX_CORE_MODULE_LINES = 550
+
+
+def _names_module(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def test_the_bot_and_its_listeners_reach_the_core_only_through_its_public_api():
+    _, every = _graph()
+    private = [
+        f"{module} line {line}: {name}"
+        for module, names in every.items()
+        if module.split(".")[0] in ("bot", "handlers")
+        for name, line in names
+        if name.split(".")[0] == "knowledge"
+        and name != "knowledge.api"  # from knowledge import api
+        and not any(_names_module(name, public) for public in PUBLIC_CORE)
+    ]
+    assert private == []
+
+
+def test_the_fast_path_is_imported_by_the_reading_step_only():
+    _, every = _graph()
+    outside = [
+        f"{module} line {line}: {name}"
+        for module, names in every.items()
+        if not _names_module(module, FAST_PATH) and not _names_module(module, READING)
+        for name, line in names
+        if _names_module(name, FAST_PATH)
+    ]
+    assert outside == []
+    # and the reading step does use it (the test would pass on a renamed package too)
+    assert any(
+        _names_module(name, FAST_PATH)
+        for module, names in every.items()
+        if _names_module(module, READING)
+        for name, _line in names
+    )
+
+
+def test_no_module_of_the_core_is_too_long_to_read():
+    long = {
+        str(path.relative_to(REPO_ROOT)): lines
+        for path in sorted((REPO_ROOT / "knowledge").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_CORE_MODULE_LINES
+    }
+    assert long == {}

@@ -186,7 +186,7 @@ def test_an_error_in_a_child_reaches_the_caller_with_its_message():
 # records how many processes each reading used, and prints both answers.
 _CHILD = """
 import json, sys
-from knowledge.diagnosis import engine
+from knowledge.reading import collector
 from knowledge.fastpath import pool as parallel
 from knowledge.reading import reader as timeline
 from knowledge.api import diagnose_path, read_logs
@@ -196,7 +196,7 @@ used = []
 def counting(work, items, workers, **options):
     used.append(workers)
     return parallel.map_in_order(work, items, workers, **options)
-engine.map_in_order = timeline.map_in_order = counting
+collector.map_in_order = timeline.map_in_order = counting
 report = read_logs(sys.argv[1]).model_dump(mode="json")
 diagnosis = diagnose_path(sys.argv[1]).model_dump(mode="json")
 print(json.dumps({"workers": used, "read": report, "diagnosis": diagnosis}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.symptoms import _codes_in, _main_clause, diagnose_text
+from knowledge.symptoms import codes_in, diagnose_text, main_clause
 
 
 @pytest.mark.parametrize(
@@ -30,9 +30,9 @@ def test_the_side_clause_alone_still_decides_without_a_question():
 
 
 def test_main_clause_is_the_question_and_needs_one():
-    main, side = _main_clause("Patch weekend went badly. Why are servers not patched in the MW?")
+    main, side = main_clause("Patch weekend went badly. Why are servers not patched in the MW?")
     assert main.startswith("Why") and side == "Patch weekend went badly."
-    assert _main_clause("scan fails with 0x80244010, all clients") == (
+    assert main_clause("scan fails with 0x80244010, all clients") == (
         "scan fails with 0x80244010, all clients",
         "",
     )
@@ -69,7 +69,7 @@ def test_error_codes_count_in_every_spelling_inside_a_sentence(text):
 
 
 def test_a_long_decimal_that_is_no_known_code_is_not_read_as_one():
-    assert _codes_in("ticket 123456789 and kb 5034441 broken", {"0x80244010"}) == []
+    assert codes_in("ticket 123456789 and kb 5034441 broken", {"0x80244010"}) == []
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`sccm diagnose --symptom`: typed text -> likely stage and cause (knowledge/symptoms.py).
+"""`sccm diagnose --symptom`: typed text -> likely stage and cause (knowledge/symptoms/).
 
 The accuracy test runs the evaluation set tests/symptom_eval.yaml and prints the real
 numbers; the rest pin the behaviour the contract promises for one kind of input each.

@@ -13,15 +13,6 @@ import re
 from dataclasses import dataclass
 
 from knowledge.codes import ERROR_LINE_TEXTS
-from knowledge.fastpath.cmtrace_scan import ERROR_TEXT
-from knowledge.fastpath.patterns import (
-    TextScanner,
-    filter_pattern,
-    hyperscan_takes,
-    required_literals,
-    single_line_pattern,
-    trie_regex,
-)
 from knowledge.formats.cmtrace import OPEN
 from knowledge.kb import KnowledgeBase, LogInfo, Signature
 
@@ -63,13 +54,16 @@ class LogMatcher:
         patterns: tuple[str, ...] | None = None,
         filtered: tuple[int, ...] = (),
         error_lines: bool = True,
-        scan: bool = True,
+        first_look=None,
     ):
         """`patterns` and `filtered` make a `rest`: the whole patterns its scanner counts,
         and its signatures (positions) that the scanner finds by their own pattern.
         `error_lines`: the scanner also finds every line holding a failure word.
-        `scan=False`: no scanner at all (the fast path is off: files are read entry by entry)."""
+        `first_look`: the fast path (`knowledge.fastpath`), which gives the texts each
+        signature needs and the scanners that find them; None when it is off: every
+        signature tries every message, and files are read entry by entry."""
         self.error_lines = error_lines
+        self.first_look = first_look
         self.signatures = signatures
         self.always = [s for s in signatures if s.literals is None]
         self._always_at = {i for i, s in enumerate(signatures) if s.literals is None}
@@ -83,16 +77,17 @@ class LogMatcher:
         self._texts = tuple(self._users)
         # For whole files: finds the records that any signature could match, or that are
         # errors. None when some signature has no required text (it must see every record).
-        self.scanner: TextScanner | None = None
+        self.scanner = None  # a first_look.TextScanner
         self._scanned_users: list[list[int]] = []
         self.counted: list[int] = []
         self.rest: LogMatcher | None = None
-        if scan and not self.always:
+        if first_look is not None and not self.always:
             filters = [signatures[i].regex.pattern for i in filtered]
             # Error lines too: a line that says it failed may carry a code that decides.
-            wanted = (ERROR_TEXT, *ERROR_LINE_TEXTS) if error_lines else (ERROR_TEXT,)
+            error_text = first_look.ERROR_TEXT
+            wanted = (error_text, *ERROR_LINE_TEXTS) if error_lines else (error_text,)
             extra = [t for t in wanted if t not in self._users]
-            self.scanner = TextScanner([*self._texts, *extra], patterns or (), filters)
+            self.scanner = first_look.TextScanner([*self._texts, *extra], patterns or (), filters)
             self._scanned_users = [self._users.get(text, []) for text in self.scanner.texts]
             self._scanned_users += [[i] for i in filtered]
             if self.scanner.exact and patterns is None:
@@ -102,7 +97,11 @@ class LogMatcher:
     def prefilter(self) -> re.Pattern[str] | None:
         """One regex for all the required texts, for messages read entry by entry (a
         file scan finds the texts itself: most uploads never need this one)."""
-        return trie_regex(text for s in self.signatures for text in (s.literals or ()))
+        if self.first_look is None:
+            return None
+        return self.first_look.trie_regex(
+            text for s in self.signatures for text in (s.literals or ())
+        )
 
     def _plan_rest(self) -> None:
         counted = [
@@ -110,14 +109,15 @@ class LogMatcher:
             for index, compiled in enumerate(self.signatures)
             if compiled.spec.outcome != "failed"
             and not compiled.names_update
-            and single_line_pattern(compiled.regex.pattern, OPEN)
+            and self.first_look.single_line_pattern(compiled.regex.pattern, OPEN)
         ]
         try:
             self._make_rest(counted, lambda _pattern, as_filter: True)
         except Exception:  # hyperscan.error: it finds some pattern too large
-            counted = [i for i in counted if hyperscan_takes(self.signatures[i].regex.pattern)]
+            takes = self.first_look.hyperscan_takes
+            counted = [i for i in counted if takes(self.signatures[i].regex.pattern)]
             try:
-                self._make_rest(counted, hyperscan_takes)
+                self._make_rest(counted, takes)
             except Exception:  # each compiles alone, not all together: scan for texts only
                 return
 
@@ -127,11 +127,12 @@ class LogMatcher:
         filtered = tuple(
             i
             for i, s in enumerate(others)
-            if filter_pattern(s.regex.pattern) and takes(s.regex.pattern, as_filter=True)
+            if self.first_look.filter_pattern(s.regex.pattern)
+            and takes(s.regex.pattern, as_filter=True)
         )
         if counted or filtered:
             patterns = tuple(self.signatures[i].regex.pattern for i in counted)
-            self.rest = LogMatcher(others, patterns, filtered, self.error_lines)
+            self.rest = LogMatcher(others, patterns, filtered, self.error_lines, self.first_look)
             self.counted = counted
 
     def matches(
@@ -182,15 +183,16 @@ class LogMatcher:
 class SignatureSet:
     """The signatures of a knowledge base, indexed by the log they apply to."""
 
-    def __init__(self, knowledge: KnowledgeBase, *, scan: bool = True):
-        """`scan=False`: its matchers build no scanner (for reading entry by entry only)."""
+    def __init__(self, knowledge: KnowledgeBase, *, first_look=None):
+        """`first_look`: the fast path (`knowledge.fastpath`, handed over by the reading
+        step, the one module that imports it), or None to match the plain way."""
         self.kb = knowledge
-        self.scan = scan
+        self.first_look = first_look
         self._by_log: dict[str, list[CompiledSignature]] = {}
         anywhere: list[CompiledSignature] = []
         for spec in knowledge.signatures:
             regex = re.compile(spec.pattern, re.IGNORECASE)
-            literals = required_literals(spec.pattern)
+            literals = first_look.required_literals(spec.pattern) if first_look else None
             compiled = CompiledSignature(spec, regex, "update" in regex.groupindex, literals)
             for log in spec.logs:
                 if log == "*":
@@ -219,7 +221,7 @@ class SignatureSet:
         if matcher is None:
             own = self._by_log.get(name, []) if name else []
             matcher = self._matchers[key] = LogMatcher(
-                own + self._anywhere, error_lines=error_lines, scan=self.scan
+                own + self._anywhere, error_lines=error_lines, first_look=self.first_look
             )
         return matcher
 
@@ -229,7 +231,9 @@ class SignatureSet:
         if matcher is None:
             every = {id(c): c for cs in self._by_log.values() for c in cs}
             every.update({id(c): c for c in self._anywhere})
-            matcher = self._matchers["*"] = LogMatcher(list(every.values()), scan=self.scan)
+            matcher = self._matchers["*"] = LogMatcher(
+                list(every.values()), first_look=self.first_look
+            )
         return matcher
 
     def for_component(self, component: str) -> tuple[str | None, LogMatcher]:

@@ -11,7 +11,10 @@ gives the same answers sooner on big uploads. What it holds:
   the rest;
 * `pool`: the fork pool that reads a big upload's files on every core.
 
-Only `knowledge.reading` imports it (tests/test_import_graph.py checks), and
+It also gives the signatures their first look (`required_literals`, `trie_regex`, the
+scanners' planning): `knowledge.diagnosis.signatures` receives this package as an argument
+from the reading step instead of importing it. Only `knowledge.reading` imports it
+(tests/test_import_graph.py checks), and
 `fast=False` on the API (or `SCCM_TRIAGE_FAST=0`) turns all of it off: every answer is
 the same, only slower.
 """
@@ -22,8 +25,15 @@ from typing import BinaryIO
 
 from knowledge.fastpath import cbs_scan, cmtrace_scan, line_scan
 from knowledge.fastpath.cmtrace_scan import ERROR_TEXT, FileFacts, NotFast
-from knowledge.fastpath.patterns import TextScanner, keep_analysis
+from knowledge.fastpath.patterns import (
+    filter_pattern,
+    keep_analysis,
+    required_literals,
+    single_line_pattern,
+    trie_regex,
+)
 from knowledge.fastpath.pool import map_in_order, worker_count
+from knowledge.fastpath.scanners import TextScanner, hyperscan_takes
 
 # Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
 _BYTE_SCANS = {
@@ -39,8 +49,13 @@ __all__ = [
     "TextScanner",
     "fast_facts",
     "file_scan",
+    "filter_pattern",
+    "hyperscan_takes",
     "keep_analysis",
     "map_in_order",
+    "required_literals",
+    "single_line_pattern",
+    "trie_regex",
     "worker_count",
 ]
 

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from knowledge.fastpath.cmtrace_scan import Batch, FileFacts, NotFast
 from knowledge.fastpath.line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
-from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
+from knowledge.fastpath.scanners import LoneCarriageReturn, TextScanner
 from knowledge.formats._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from knowledge.formats.cbs import LEVELS, zone_from_csi
 from knowledge.formats.decoding import MAX_LINE, decode_bytes

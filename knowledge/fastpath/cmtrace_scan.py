@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
-from knowledge.fastpath.patterns import LiteralCounter, LoneCarriageReturn, TextScanner
+from knowledge.fastpath.scanners import LiteralCounter, LoneCarriageReturn, TextScanner
 from knowledge.formats import cmtrace
 from knowledge.formats._shared import MAX_RECORD_CHARS, MAX_RECORD_LINES
 from knowledge.formats.decoding import MAX_LINE, decode_bytes

@@ -23,7 +23,7 @@ from knowledge.fastpath.cmtrace_scan import (
     parse_hit,
     records_with_texts,
 )
-from knowledge.fastpath.patterns import LoneCarriageReturn, TextScanner
+from knowledge.fastpath.scanners import LoneCarriageReturn, TextScanner
 from knowledge.formats import wulog_etw
 from knowledge.formats._shared import Clock, ymd
 from knowledge.formats.decoding import MAX_LINE, decode_bytes

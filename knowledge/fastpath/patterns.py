@@ -15,14 +15,10 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
-import platform
 import re
 import re._parser as _sre_parse  # Python's regex parser (there since 3.11, our oldest)
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from re._constants import ANY as ANY_CHARACTER
@@ -42,6 +38,8 @@ from re._constants import (
     RANGE,
     SUBPATTERN,
 )
+
+from knowledge.fastpath.cache import cache_file, keep_file
 
 MIN_LITERAL = 4  # shorter texts match too many lines to be worth checking first
 
@@ -315,182 +313,6 @@ def _trie_pattern(node: dict) -> str:
 
 
 # A CR that is not followed by LF, also at the very end of the data.
-_LONE_CR = rb"\r(?:[^\n]|\z)"
-
-
-class LoneCarriageReturn(Exception):
-    """A scanned buffer holds a lone CR: its line numbers cannot come from counting LF."""
-
-
-class TextScanner:
-    """Every place in a buffer where one of a fixed list of texts occurs, ignoring case.
-
-    `scan(buffer, end)` gives (end offset, text index) for each occurrence in
-    buffer[:end], in order of end offset. With Hyperscan (Linux and macOS) every
-    occurrence is reported, overlapping ones too, at a few GB/s: the caller learns
-    exactly which texts each record holds. Without it, re2 reports the leftmost
-    occurrence after each one it found, with index -1 (which text is unknown): enough
-    to find the records worth reading, at a few hundred MB/s.
-
-    Case is ignored for ASCII letters only, where `re` also folds a few others (the
-    Kelvin sign is a k): a record that spells a wanted text only that way is not
-    found. (Matching then looks at non-ASCII messages as the slow path does.)
-
-    With Hyperscan the same pass also looks for a lone CR (one not followed by LF),
-    which a text reader takes for a line break: `scan` raises `LoneCarriageReturn`
-    when it finds one, and `checks_line_breaks` says that it looks.
-
-    With Hyperscan only (both stay empty without it), it can also look for
-
-    * whole `patterns` (`re` syntax that `single_line_pattern` accepts): `scan` calls
-      `on_pattern(pattern index, end offset)` for every place where a match ends;
-    * `filters`: patterns that `filter_pattern` accepts, found as Hyperscan's
-      prefiltering finds them (every match, and maybe more), and reported like texts:
-      the index of the first filter is the number of texts.
-    """
-
-    def __init__(
-        self, texts: Iterable[str], patterns: Iterable[str] = (), filters: Iterable[str] = ()
-    ):
-        self.texts = tuple(texts)
-        encoded = [text.encode() for text in self.texts]
-        patterns, filters = tuple(patterns), tuple(filters)
-        self._database = _hyperscan_database(
-            encoded,
-            patterns=[pattern.encode() for pattern in patterns],
-            filters=[pattern.encode() for pattern in filters],
-        )
-        self.exact = self.checks_line_breaks = self._database is not None
-        self.patterns = patterns if self.exact else ()
-        self.filters = filters if self.exact else ()
-        self._scratch = threading.local()  # Hyperscan's working memory: one per thread
-        self._finder = None if self.exact else _re2_finder(encoded)
-
-    def scan(self, buffer: bytes, end: int, on_pattern=None) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = []
-        if self._database is not None:
-            append = found.append
-            lone_cr = len(self.texts) + len(self.filters)
-
-            def on_match(index, _start, stop, _flags, _context):
-                if index < lone_cr:
-                    append((stop, index))
-                elif index == lone_cr:
-                    raise LoneCarriageReturn(stop)
-                else:
-                    on_pattern(index - lone_cr - 1, stop)
-
-            _scan_with(self._database, self._scratch, buffer, end, on_match)
-            return found
-        pos = 0
-        search = self._finder.search
-        while (match := search(buffer, pos, end)) is not None:
-            pos = match.end()
-            found.append((pos, -1))
-        return found
-
-
-class LiteralCounter:
-    """How often each of a few byte strings occurs in a buffer, case-sensitively.
-
-    For strings that are rare (a log's error and warning types), one Hyperscan pass
-    costs a fraction of one `bytes.count` pass per string; without Hyperscan it is
-    those passes.
-    """
-
-    def __init__(self, literals: Iterable[bytes]):
-        self.literals = tuple(literals)
-        self._database = _hyperscan_database(list(self.literals), caseless=False, lone_cr=False)
-        self._scratch = threading.local()
-
-    def count(self, buffer: bytes, end: int) -> list[int]:
-        if self._database is None:
-            return [buffer.count(literal, 0, end) for literal in self.literals]
-        counts = [0] * len(self.literals)
-
-        def on_match(index, _start, _stop, _flags, _context):
-            counts[index] += 1
-
-        _scan_with(self._database, self._scratch, buffer, end, on_match)
-        return counts
-
-
-def _scan_with(database, scratches: threading.local, buffer: bytes, end: int, on_match) -> None:
-    """Runs a Hyperscan database over buffer[:end], with this thread's working memory
-    (a scratch serves one scan at a time: the bot scans in several threads)."""
-    scratch = getattr(scratches, "space", None)
-    if scratch is None:
-        import hyperscan
-
-        scratch = scratches.space = hyperscan.Scratch(database)
-    data = memoryview(buffer)[:end] if end < len(buffer) else buffer  # no copy
-    database.scan(data, match_event_handler=on_match, scratch=scratch)
-
-
-def hyperscan_takes(pattern: str, *, as_filter: bool = False) -> bool:
-    """Whether Hyperscan is here and compiles `pattern` (some it finds too large)."""
-    compiled = [pattern.encode()]
-    try:
-        database = _hyperscan_database(
-            [], lone_cr=False, **{"filters" if as_filter else "patterns": compiled}
-        )
-    except Exception:  # hyperscan.error, which only exists where Hyperscan does
-        return False
-    return database is not None
-
-
-def _hyperscan_database(
-    texts: list[bytes],
-    *,
-    caseless: bool = True,
-    lone_cr: bool = True,
-    patterns: Iterable[bytes] = (),
-    filters: Iterable[bytes] = (),
-):
-    """Texts, then filters, then the lone CR, then whole patterns, numbered in that order."""
-    try:
-        import hyperscan
-    except ImportError:  # no wheel for this platform (Windows on Arm, say): re2 instead
-        return None
-    case = hyperscan.HS_FLAG_CASELESS if caseless else 0
-    expressions = [re.escape(text) for text in texts]
-    flags = [case] * len(expressions)
-    for pattern in filters:
-        expressions.append(pattern)
-        flags.append(case | hyperscan.HS_FLAG_PREFILTER)
-    if lone_cr:
-        expressions.append(_LONE_CR)
-        flags.append(case)
-    expressions += patterns
-    flags += [case] * (len(expressions) - len(flags))
-    key = hashlib.sha256(
-        repr((hyperscan.__version__, platform.machine(), expressions, flags)).encode()
-    ).hexdigest()
-    cached = _cache_file(key)
-    if cached is not None:
-        try:
-            return hyperscan.loadb(cached.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        except (OSError, hyperscan.error):  # not there yet, or from another build: compile
-            pass
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
-    if cached is not None:
-        _keep(cached, hyperscan.dumpb(database))
-    return database
-
-
-def _cache_file(key: str, kind: str = "hyperscan", suffix: str = "db") -> Path | None:
-    """Where a compiled database (or the pattern analysis) is kept between runs: compiling
-    the signatures' whole patterns takes a few hundred milliseconds, loading them a few
-    microseconds. Under $XDG_CACHE_HOME (else ~/.cache)/sccm-triage; None without a home."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    try:  # a relative $XDG_CACHE_HOME is to be ignored (XDG Base Directory spec)
-        root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    except RuntimeError:  # no home directory to be found
-        return None
-    return root / "sccm-triage" / f"{kind}-{key[:32]}.{suffix}"
-
-
 # --- the pattern analysis, kept between runs ------------------------------------------------
 # What the three analysers above say depends only on the pattern texts, this module and the
 # Python that parses them; reading it back costs far less than parsing every signature again
@@ -502,7 +324,7 @@ _analysis_lock = threading.Lock()
 
 def _analysis_path() -> Path | None:
     key = hashlib.sha256(Path(__file__).read_bytes() + sys.version.encode()).hexdigest()
-    return _cache_file(key, "analysis", "json")
+    return cache_file(key, "analysis", "json")
 
 
 def _analysis_table() -> dict[str, object]:
@@ -547,7 +369,7 @@ filter_pattern = _kept("filter", _filter_pattern)
 
 
 def keep_analysis() -> None:
-    """Writes the analysis down when this process added to it (atomically, see `_keep`)."""
+    """Writes the analysis down when this process added to it (atomically, see `keep_file`)."""
     global _analysis_changed
     with _analysis_lock:
         if not _analysis_changed or _analysis is None:
@@ -556,45 +378,4 @@ def keep_analysis() -> None:
         _analysis_changed = False
     path = _analysis_path()
     if path is not None:
-        _keep(path, data)
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Writes a cache file whole or not at all (another process may be reading it); a
-    cache that cannot be written (read-only home) only costs the compile next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(name, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        return
-    _prune(path.parent)
-
-
-# Each edit of the signatures makes new databases: the cache keeps the newest this many.
-CACHED_DATABASES = 200
-CACHED_ANALYSES = 10  # one per version of this module and of Python
-
-
-def _prune(folder: Path) -> None:
-    """Keeps the newest databases, and drops what a write that was cut off left."""
-    with contextlib.suppress(OSError):
-        kept = sorted(folder.glob("hyperscan-*.db"), key=lambda p: p.stat().st_mtime)
-        analyses = sorted(folder.glob("analysis-*.json"), key=lambda p: p.stat().st_mtime)
-        stale = [p for p in folder.glob("*.tmp") if time.time() - p.stat().st_mtime > 3600]
-        for old in kept[:-CACHED_DATABASES] + analyses[:-CACHED_ANALYSES] + stale:
-            old.unlink()
-
-
-def _re2_finder(texts: list[bytes]):
-    import re2
-
-    alternatives = b"|".join(re.escape(text) for text in sorted(set(texts)))
-    return re2.compile(b"(?i)(?:" + alternatives + b")")
+        keep_file(path, data)
