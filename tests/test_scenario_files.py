@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.api import diagnose_path
-from knowledge.kb import KnowledgeError
+from knowledge.kb import KnowledgeError, kb
 from knowledge.models import STAGE_IDS, Diagnosis
 from knowledge.scenarios import SCENARIO_DIR, Scenario, load_scenarios
 from tests.logbuilder import zip_bytes
@@ -26,6 +26,10 @@ SCENARIOS = [
     for stem, parsed in SCENARIO_FILES.items()
     for scenario in parsed.scenarios
 ]
+
+# Causes that signatures produce but no scenario can show, with the reason.
+NO_SCENARIO: dict[str, str] = {}
+
 
 def _upload(scenario: Scenario, tmp_path: Path) -> Path:
     upload = tmp_path / "ccm-logs.zip"
@@ -65,6 +69,14 @@ def test_scenario_gives_the_same_answer_with_the_fast_path_off(scenario: Scenari
     upload = _upload(scenario, tmp_path)
     fast = diagnose_path(upload, fast=True).model_dump_json()
     assert diagnose_path(upload, fast=False).model_dump_json() == fast
+
+
+def test_every_cause_a_signature_produces_has_a_scenario_file():
+    produced = {signature.cause for signature in kb().signatures if signature.cause}
+    with_scenarios = {stem for stem in SCENARIO_FILES if stem in kb().causes}
+    missing = produced - with_scenarios - set(NO_SCENARIO)
+    assert not missing, f"add knowledge/data/scenarios/<cause>.yaml for: {sorted(missing)}"
+    assert not set(NO_SCENARIO) & with_scenarios, "an exception that has a scenario file"
 
 
 def test_the_uploads_that_must_not_fail_have_their_files():
