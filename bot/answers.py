@@ -27,6 +27,7 @@ class KeptAnswer:
     diagnosis: Diagnosis
     upload_names: tuple[str, ...]
     kept_at: float
+    owner: str | None = None  # who uploaded: only they get an unmasked answer in a DM
 
 
 class AnswerCache:
@@ -38,10 +39,13 @@ class AnswerCache:
         self._answers: OrderedDict[str, KeptAnswer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keep(self, diagnosis: Diagnosis, upload_names: Sequence[str] = ()) -> str:
+    def keep(
+        self, diagnosis: Diagnosis, upload_names: Sequence[str] = (), owner: str | None = None
+    ) -> str:
         key = secrets.token_urlsafe(12)
         with self._lock:
-            self._answers[key] = KeptAnswer(diagnosis, tuple(upload_names), time.monotonic())
+            kept = KeptAnswer(diagnosis, tuple(upload_names), time.monotonic(), owner)
+            self._answers[key] = kept
             while len(self._answers) > self.max_answers:
                 self._answers.popitem(last=False)
         return key

@@ -48,6 +48,8 @@ from bot.store import StoreError, WorkRecord
 from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
+from knowledge.models import Diagnosis
+from knowledge.redact import redact_diagnosis
 
 from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
@@ -313,7 +315,7 @@ def _outcome(
             progress=progress.update,
         )
         remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
-        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names)), True
+        return _answer_message(services, work, diagnosis, names), True
     except (DownloadStopped, AnalysisStopped) as stopped:
         if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
             limit = settings.sccm_bot_analysis_timeout_seconds
@@ -332,6 +334,26 @@ def _outcome(
         return notice(f"Something went wrong inside the app while reading {shown}."), False
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answer_message(
+    services: Services, work: WorkRecord, diagnosis: Diagnosis, names: list[str]
+) -> Message:
+    """The answer as posted: names masked where more than the uploader reads it, with the
+    unmasked one kept for the uploader's DM (handlers/unmasked.py)."""
+    if not services.settings.masks_answers_in(work.channel):
+        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names))
+    shown = redact_diagnosis(diagnosis)
+    unmasked_key = None
+    if work.user_id:
+        unmasked_key = services.answers.keep(diagnosis, names, owner=work.user_id)
+    return diagnosis_message(
+        shown,
+        names,
+        services.answers.keep(shown, names),
+        masked=True,
+        unmasked_key=unmasked_key,
+    )
 
 
 def _too_long(shown: str, limit: int, last: api.Progress | None) -> str:
