@@ -141,3 +141,20 @@ def test_masking_in_channels_can_be_turned_off(unmasked_app: RunningApp):
 
 def _buttons(message: dict) -> list[dict]:
     return [e for b in message.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_files_answered_in_a_dm_and_shared_in_a_channel_are_masked_there(
+    running_app: RunningApp,
+):
+    fake = running_app.fake
+    upload = fake.add_file("named.zip", named_zip())
+    in_dm = {**file_share(upload, ts="1710020700.000100"), "channel": DM, "channel_type": "im"}
+    running_app.event(in_dm)
+    (posted,) = fake.wait_for(lambda: fake.messages_in(DM))
+    assert DP_HOST in all_text(fake.final_update(DM, posted.answer["ts"], has_diagnosis))
+
+    running_app.event(file_share(upload, ts="1710020800.000100"))  # the same file, a channel
+    (again,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    assert has_diagnosis(again.params) and len(fake.file_requests) == 1  # not read again
+    assert _names_in(all_text(again.params)) == [] and NOTE in all_text(again.params)
+    assert any(e["action_id"] == UNMASKED_IN_DM for e in _buttons(again.params))
