@@ -34,6 +34,9 @@ settings (environment; the README's "Settings" lists them all):
   SCCM_BOT_MAX_REQUEST_KB (1024)           larger requests are refused (413) unread
   SCCM_BOT_AUTO_TRIAGE_CHANNELS (*)        channel ids whose uploads are read unasked
                                            (empty: opt-in); `/sccm auto on|off` per channel
+  SCCM_BOT_REDACT_IN_CHANNELS (true)       answers in channels name hosts, users and
+                                           addresses as host-1, user-1, ip-1 ...; the
+                                           uploader gets the real ones by DM (a button)
   SCCM_BOT_STOP_SECONDS (8)                on SIGTERM or Ctrl-C: time running analyses
                                            get to finish; then their users are told
                                            they were stopped, and the process exits

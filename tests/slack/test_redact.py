@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bot.settings import SettingsError, load_settings
 from handlers.blocks import MASKED_NOTE, UNMASKED_IN_DM
 from knowledge import api
 from tests.named_uploads import DP_HOST, NAMES, named_zip
@@ -158,3 +159,17 @@ def test_files_answered_in_a_dm_and_shared_in_a_channel_are_masked_there(
     assert has_diagnosis(again.params) and len(fake.file_requests) == 1  # not read again
     assert _names_in(all_text(again.params)) == [] and NOTE in all_text(again.params)
     assert any(e["action_id"] == UNMASKED_IN_DM for e in _buttons(again.params))
+
+
+def test_the_masking_setting(clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
+    settings, _ = load_settings("http")
+    assert settings.masks_answers_in(CHANNEL) and settings.masks_answers_in("G0PRIVATE")
+    assert not settings.masks_answers_in(DM)
+    clean_env.setenv("SCCM_BOT_REDACT_IN_CHANNELS", "off")
+    settings, _ = load_settings("http")
+    assert not settings.masks_answers_in(CHANNEL)
+    clean_env.setenv("SCCM_BOT_REDACT_IN_CHANNELS", "sometimes")
+    with pytest.raises(SettingsError, match="SCCM_BOT_REDACT_IN_CHANNELS is malformed"):
+        load_settings("http")
