@@ -38,9 +38,14 @@ def _words(text: str) -> frozenset[str]:
 
 
 # Fields whose values come from the knowledge base or are machine-readable ids: never
-# masked (a cause id or a time must stay exactly what it was).
+# masked (a cause id or a time must stay exactly what it was, and a next step's example
+# `http://SERVER:8530` or its source's URL names nobody).
 _KEPT_FIELDS = frozenset(
     {
+        "next_steps",
+        "how_to_collect",
+        "error_codes",
+        "missing_logs",
         "verdict",
         "stage",
         "stage_title",
@@ -112,6 +117,8 @@ _PUBLIC_DOMAINS = (
     "akamai.net",
     "delivery.mp.microsoft.com",
     "example.com",
+    "github.com",
+    "githubusercontent.com",
 )
 
 # Accounts and profile folders every Windows machine has: not a person.
@@ -163,7 +170,7 @@ _PATTERN = re.compile(
     + _ACCOUNT_WORDS
     + r"""\b[\s:=(\['"]*)
         (?:(?P<acctdomain>[A-Za-z0-9][A-Za-z0-9._-]{0,62}|NT\ AUTHORITY|NT\ SERVICE)\\)?
-        (?P<acctuser>[A-Za-z0-9][A-Za-z0-9._$-]{0,63})(?![\w\\/-])
+        (?P<acctuser>[A-Za-z0-9][A-Za-z0-9._$-]{0,62}[A-Za-z0-9$])(?![\w\\/-])
   | (?P<hostctx>\b(?:computer|machine|host|device|netbios|client|server)(?:\s*name)?
         \b[\s:=(\['"]*)(?P<ctxhost>[A-Za-z][A-Za-z0-9-]{1,62})(?![\w\\/.-])
   | (?P<machineacct>(?<![\w$\\-])[A-Za-z0-9][A-Za-z0-9-]{1,14})\$(?![\w$])
@@ -330,9 +337,11 @@ class Masker:
 
     def _context_host(self, match: re.Match[str]) -> str:
         """`client WKS-0042`, `computer name: FRONTDESK`: a machine's name when it has a
-        digit or follows `:` / `=` (so "client version", "server WSUS" stay words)."""
+        digit, or is shaped like one after `:` / `=` (so "client version", "server WSUS",
+        "Client: Control Panel" stay words)."""
         context, name = match.group("hostctx"), match.group("ctxhost")
-        named = any(c.isdigit() for c in name) or any(c in context for c in ":=")
+        shaped = name.isupper() or "-" in name  # FRONTDESK, PC-KITCHEN; not "Control"
+        named = any(c.isdigit() for c in name) or (shaped and any(c in context for c in ":="))
         if not named or name.lower() in _COMMON_WORDS or name.lower() in _NOT_NAMES:
             return match.group(0)
         self._learn("host", name)
@@ -399,12 +408,13 @@ def _is_sid(text: str) -> bool:
 
 def _names_a_user(context: str, word: str) -> bool:
     """An account name without a domain: after `user:` / `user=` / a quote, or shaped
-    like one (digits, dots, capitals); never a number or a word such as "is"."""
+    like one (digits, dots, dashes); never a number or a word such as "is" or the
+    "Experience" of "User Experience"."""
     if not word[0].isalpha() or word.lower() in _NOT_NAMES:
         return False
-    if any(c in context for c in ":='\"("):
+    if any(c in context for c in ':="('):
         return True
-    return any(c.isdigit() or c in "._-" for c in word) or not word.islower()
+    return any(c.isdigit() or c in "._-" for c in word)
 
 
 def _is_public(name: str) -> bool:

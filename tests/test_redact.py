@@ -52,6 +52,7 @@ KEPT = [
     "client version 5.00.9106.1000, Version = 1.0.0.0, proxy 127.0.0.1:8080",
     "Package_for_KB5034441~31bf3856ad364e35~amd64~~10.0.1.3",
     "user 3 of 5, account is locked, Client is set to use HTTPS, Server WSUS",
+    "the user's cache, User Experience, Client: Control Panel, run as SYSTEM.",
     r"C:\Windows\CCM\Logs and \\?\C:\Windows\ccmcache and ADMIN$",
 ]
 
@@ -112,7 +113,8 @@ def test_redacted_diagnosis_keeps_verdict_stage_cause_and_evidence_shape(upload)
     assert (masked.verdict, masked.stage, masked.cause) == (plain.verdict, plain.stage, plain.cause)
     assert masked.confidence == plain.confidence
     assert [r.model_dump() for r in masked.ledger] == [r.model_dump() for r in plain.ledger]
-    assert [c.code for c in masked.error_codes] == [c.code for c in plain.error_codes]
+    assert masked.error_codes == plain.error_codes
+    assert masked.next_steps == plain.next_steps  # the knowledge base's words and links
     assert [(e.line, e.time, e.stage) for e in masked.evidence] == [
         (e.line, e.time, e.stage) for e in plain.evidence
     ]
