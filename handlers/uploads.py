@@ -277,13 +277,13 @@ def complete(
     The store keeps only the state: the answer quotes the logs, so it stays in memory
     (bot/answers.py). `diagnosis` is None when the answer is a notice, never reused.
     False when it could not be delivered."""
+    if diagnosis is not None:  # before anyone sees the answer, so a re-share finds it
+        names = [display_name(f) for f in work.files]
+        services.answers.keep_for_files(work.file_key, diagnosis, names)
     if not progress.finish(answer):
         return False  # its user was told the app stopped; the record stays for the next start
     state = "failed" if diagnosis is None else "done"
     _set_state(services, work, state=state)
-    if diagnosis is not None:
-        names = [display_name(f) for f in work.files]
-        services.answers.keep_for_files(work.file_key, diagnosis, names)
     try:
         followers = services.store.waiting_for(work.file_key)
     except StoreError as problem:
