@@ -16,6 +16,7 @@ from importlib import metadata
 
 from knowledge import api
 from knowledge.errors import InputError
+from knowledge.redact import redact_diagnosis, redact_read_report
 
 from . import text
 
@@ -33,6 +34,9 @@ settings (environment; the README's "Settings" lists them all):
   SCCM_BOT_MAX_REQUEST_KB (1024)           larger requests are refused (413) unread
   SCCM_BOT_AUTO_TRIAGE_CHANNELS (*)        channel ids whose uploads are read unasked
                                            (empty: opt-in); `/sccm auto on|off` per channel
+  SCCM_BOT_REDACT_IN_CHANNELS (true)       answers in channels name hosts, users and
+                                           addresses as host-1, user-1, ip-1 ...; the
+                                           uploader gets the real ones by DM (a button)
   SCCM_BOT_STOP_SECONDS (8)                on SIGTERM or Ctrl-C: time running analyses
                                            get to finish; then their users are told
                                            they were stopped, and the process exits
@@ -43,6 +47,8 @@ examples:
   sccm diagnose logs.zip                  a zip of C:\\Windows\\CCM\\Logs, a folder, or one log
   sccm diagnose logs.zip --full           everything: all evidence, codes, sources, alternatives
   sccm diagnose logs.zip --json           the same, as one JSON object
+  sccm diagnose logs.zip --redact         host, user and network names masked (host-1,
+                                          user-1, ip-1 ...), to paste into a ticket
   sccm diagnose --symptom "updates stuck downloading at 0%"
   sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
   sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
@@ -61,6 +67,13 @@ environment:
 exit status: 0 the command did its job (whatever the verdict); 2 bad input or usage (one
 'error:' line on stderr); 1 an internal bug.
 """
+
+
+REDACT_HELP = (
+    "mask host names, FQDNs, user names, profile paths, IP addresses, SIDs, UNC and URL "
+    "hosts and e-mail addresses with stable tokens (host-1, user-1, ip-1 ...); verdict, "
+    "stage, cause, codes, update ids, log names and times stay"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every evidence line, error code, step source and alternative (default: one screen)",
     )
+    diagnose.add_argument("--redact", action="store_true", help=REDACT_HELP)
 
     error = commands.add_parser("error", help="look up an error code in any spelling")
     error.add_argument("code", help="0x80244010, 80244010, -2145107952 or 2149859344")
@@ -106,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="list what was read from PATH and what was skipped")
     logs.add_argument("path", help=".zip, folder or single log file")
     logs.add_argument("--json", action="store_true", help="print one JSON object")
+    logs.add_argument("--redact", action="store_true", help=REDACT_HELP)
 
     commands.add_parser("stages", help="the ten pipeline stages, a line each")
     steps = commands.add_parser(
@@ -153,6 +168,8 @@ def _emit(payload, as_json: bool, render) -> None:
 
 
 def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
+    if args.redact:
+        diagnosis = redact_diagnosis(diagnosis)
     if args.json:
         _emit(diagnosis, True, None)
         return
@@ -161,7 +178,8 @@ def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
         what = shlex.quote(args.path) if args.path else f"--symptom {shlex.quote(args.symptom)}"
         hint = f"All evidence, codes and sources: sccm diagnose {what} --full"
     console = text.console()
-    if hint and len(hint) > console.width:  # a long path: one line still says how
+    if hint and (args.redact or len(hint) > console.width):
+        # a long path still fits one line; a masked answer must not name the path
         hint = "All evidence, codes and sources: the same command with --full"
     text.print_diagnosis(diagnosis, console, full=args.full, more_hint=hint)
 
@@ -184,7 +202,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "error":
         _emit(api.lookup_error(args.code), args.json, text.render_error)
     elif args.command == "logs":
-        _emit(api.read_logs(args.path), args.json, text.render_read_report)
+        report = api.read_logs(args.path)
+        if args.redact:
+            report = redact_read_report(report)
+        _emit(report, args.json, text.render_read_report)
     elif args.command == "stages":
         print(text.render_stages())
     elif args.command == "steps":

@@ -38,6 +38,7 @@ _WHAT = {
     "sccm_bot_max_request_kb": "a whole number of kilobytes",
     "sccm_bot_http_timeout_seconds": "whole seconds, 1 to 600",
     "sccm_bot_auto_triage_channels": "comma-separated channel ids such as C0123ABCD, or *",
+    "sccm_bot_redact_in_channels": "true or false (1/0, yes/no, on/off)",
 }
 
 
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     # the contract reads uploads in any channel the app is in; empty: only channels that
     # opted in with `/sccm auto on`. DMs always are.
     sccm_bot_auto_triage_channels: Annotated[frozenset[str], NoDecode] = frozenset({"*"})
+    # Answers to uploads posted where more than the uploader reads them have host, user
+    # and network names masked (knowledge/redact.py); the uploader can ask for the
+    # unmasked answer in a DM. The app's own DMs are never masked.
+    sccm_bot_redact_in_channels: bool = True
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -165,6 +170,11 @@ class Settings(BaseSettings):
                 )
             channels.add(item)
         return frozenset(channels)
+
+    def masks_answers_in(self, channel: str) -> bool:
+        """Whether an upload's answer in `channel` has its names masked: in every
+        conversation but a DM with the app (D...), unless turned off."""
+        return self.sccm_bot_redact_in_channels and not channel.startswith("D")
 
     def auto_triage_by_default(self, channel: str) -> bool:
         """Whether uploads in `channel` are triaged when nobody has said otherwise there."""

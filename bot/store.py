@@ -55,7 +55,8 @@ _SCHEMA = (
         description TEXT,
         files TEXT NOT NULL,                -- JSON: the Slack file objects (no contents)
         progress_ts TEXT,                   -- the "reading ..." message being edited
-        answer TEXT,                        -- JSON: the final message (text and blocks)
+        answer TEXT,                        -- no longer written: answers quote the logs
+                                            -- (bot/answers.py keeps them in memory)
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     )
@@ -153,9 +154,6 @@ class Store(Protocol):
     def unfinished_work(self) -> list[WorkRecord]:
         """Records left queued, running or waiting: after a restart, cut off by a crash."""
 
-    def answer_for(self, file_key: str) -> WorkRecord | None:
-        """The newest finished record of these files that has an answer."""
-
     def active_for(self, file_key: str) -> WorkRecord | None:
         """A record of these files being analysed now (queued or running)."""
 
@@ -224,6 +222,8 @@ class SqliteStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 for statement in _SCHEMA:
                     db.execute(statement)
+                # files written before issue 17 kept posted answers, log lines and all
+                db.execute("UPDATE work SET answer = NULL WHERE answer IS NOT NULL")
         except (OSError, sqlite3.Error) as problem:
             raise StoreError(_reason(problem)) from None
         self.check()
@@ -318,14 +318,6 @@ class SqliteStore:
             UNFINISHED,
         )
         return [_work_of(r) for r in found]
-
-    def answer_for(self, file_key: str) -> WorkRecord | None:
-        found = self._read(
-            f"SELECT {_WORK_COLUMNS} FROM work WHERE file_key = ? AND state = 'done' "
-            "AND answer IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
-            (file_key,),
-        )
-        return _work_of(found[0]) if found else None
 
     def active_for(self, file_key: str) -> WorkRecord | None:
         found = self._read(

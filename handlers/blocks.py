@@ -42,6 +42,11 @@ EVIDENCE_TEXT = 300  # characters of one log line shown
 FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
 SHOW_EVERYTHING = "show_everything"
+UNMASKED_IN_DM = "unmasked_in_dm"
+MASKED_NOTE = (
+    "Host, user and network names are masked (host-1, user-1, ip-1 …); the person who "
+    "uploaded the logs can get the unmasked answer in a DM."
+)
 SHORT_STEPS = 3
 SHORT_CODES = 3
 
@@ -354,11 +359,16 @@ def diagnosis_message(
     upload_names: Sequence[str] = (),
     answer_key: str | None = None,
     symptom: str | None = None,
+    *,
+    masked: bool = False,
+    unmasked_key: str | None = None,
 ) -> Message:
     """The short answer to an upload or a symptom, in the CLI's order: verdict and cause,
     the decisive evidence, three next steps with a link each, what to send next; then the
     buttons. `answer_key` (see bot/answers.py) adds "Show everything"; `symptom`, the text
-    a symptom answer came from, lets that button answer even once the key is forgotten."""
+    a symptom answer came from, lets that button answer even once the key is forgotten.
+    `masked` says the names in it were masked; `unmasked_key`, the kept unmasked answer,
+    adds the button that sends it to the uploader in a DM."""
     blocks: list[Block] = [_header(_headline(diagnosis))]
     lines = []
     facts = []
@@ -385,8 +395,19 @@ def diagnosis_message(
     files = _files_line(diagnosis, upload_names)
     if files:
         blocks.append(_context(files))
+    if masked:
+        blocks.append(_context(MASKED_NOTE))
     value = feedback_value(diagnosis, upload_names)
-    blocks.append(_answer_buttons(value, answer_key, symptom))
+    buttons = _answer_buttons(value, answer_key, symptom)
+    if unmasked_key:
+        buttons.elements.append(
+            ButtonElement(
+                text=PlainTextObject(text="Unmasked answer by DM", emoji=True),
+                action_id=UNMASKED_IN_DM,
+                value=json.dumps({"k": unmasked_key}, separators=(",", ":")),
+            )
+        )
+    blocks.append(buttons)
     return _message(_fallback(diagnosis), blocks)
 
 

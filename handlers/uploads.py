@@ -48,6 +48,8 @@ from bot.store import StoreError, WorkRecord
 from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
+from knowledge.models import Diagnosis
+from knowledge.redact import redact_diagnosis
 
 from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
@@ -124,8 +126,8 @@ def start_triage(
     if not services.seen.first_time(place):
         tell_user(f"I already analysed {what} in this channel in the last hour; see that reply.")
         return
+    cached = services.answers.for_files(key)  # in memory only: no log text on disk
     try:
-        cached = services.store.answer_for(key)
         leader = None if cached else services.store.active_for(key)
         work = WorkRecord(
             triage.channel,
@@ -135,7 +137,6 @@ def start_triage(
             key,
             triage.description,
             state="done" if cached else "waiting" if leader else "queued",
-            answer=cached.answer if cached else None,
         )
         services.store.add_work(work)  # before the user is told it was accepted
     except StoreError as problem:
@@ -143,8 +144,9 @@ def start_triage(
         log.error("upload not recorded: %s", problem)
         tell_user(_store_trouble(what, problem))
         return
-    if cached is not None and cached.answer is not None:
-        _answer_from_cache(services, client, work, cached.answer, tell_user)
+    if cached is not None:
+        answer = _answer_message(services, work, cached.diagnosis, list(cached.upload_names))
+        _answer_from_cache(client, work, answer, tell_user)
         return
     who = f"<@{triage.user}> sent " if triage.user and triage.thread_ts is None else ""
     text = f":hourglass_flowing_sand: {who}reading {escape(what)}…"
@@ -174,11 +176,14 @@ def start_triage(
 
 
 def _answer_from_cache(
-    services: Services, client: WebClient, work: WorkRecord, answer: dict, tell_user: TellUser
+    client: WebClient, work: WorkRecord, answer: Message, tell_user: TellUser
 ) -> None:
-    """The same files were answered elsewhere: the stored answer, posted here."""
+    """The same files were answered elsewhere: that diagnosis, posted here (masked or not
+    as this conversation wants)."""
     try:
-        client.chat_postMessage(channel=work.channel, thread_ts=work.thread_ts, **answer)
+        client.chat_postMessage(
+            channel=work.channel, thread_ts=work.thread_ts, **answer.as_kwargs()
+        )
     except SlackApiError as problem:
         error = problem.response.get("error", "unknown_error")
         log.warning("cannot post a stored answer in %s: %s", work.channel, error)
@@ -225,7 +230,6 @@ def _queue(services: Services, client: WebClient, work: WorkRecord, progress: Pr
             work,
             progress,
             notice(f"I am busy with {busy} analyses; upload {what} again in a few minutes."),
-            cacheable=False,
         )
         return
     if ahead is not None:
@@ -237,11 +241,11 @@ def run_work(services: Services, client: WebClient, work: WorkRecord, progress: 
     progress.started()
     work.attempts += 1
     _set_state(services, work, state="running", attempts=work.attempts)
-    answer, cacheable = _outcome(services, client, work, progress)
+    answer, diagnosis = _outcome(services, client, work, progress)
     if answer is None:  # the app stops: the record stays unfinished for the next start
         progress.finish(_stopping_notice(label(work.files)))
         return
-    delivered = complete(services, client, work, progress, answer, cacheable=cacheable)
+    delivered = complete(services, client, work, progress, answer, diagnosis=diagnosis)
     if delivered and progress.was_queued and work.user_id:
         # an edit notifies nobody: someone who waited in the queue gets a mention
         _tell_ready(client, work, progress, answer)
@@ -266,14 +270,20 @@ def complete(
     progress: ProgressMessage,
     answer: Message,
     *,
-    cacheable: bool,
+    diagnosis: Diagnosis | None = None,
 ) -> bool:
-    """Deliver the answer, record it, and give it to uploads of the same files waiting in
-    other conversations. False when it could not be delivered."""
+    """Deliver the answer, record that it was given, and give the diagnosis to uploads of
+    the same files waiting in other conversations (each masked as its conversation wants).
+    The store keeps only the state: the answer quotes the logs, so it stays in memory
+    (bot/answers.py). `diagnosis` is None when the answer is a notice, never reused.
+    False when it could not be delivered."""
+    if diagnosis is not None:  # before anyone sees the answer, so a re-share finds it
+        names = [display_name(f) for f in work.files]
+        services.answers.keep_for_files(work.file_key, diagnosis, names)
     if not progress.finish(answer):
         return False  # its user was told the app stopped; the record stays for the next start
-    stored = answer.as_kwargs() if cacheable else None
-    _set_state(services, work, state="done" if cacheable else "failed", answer=stored)
+    state = "failed" if diagnosis is None else "done"
+    _set_state(services, work, state=state)
     try:
         followers = services.store.waiting_for(work.file_key)
     except StoreError as problem:
@@ -281,16 +291,22 @@ def complete(
         return True
     for follower in followers:
         if follower.progress_ts:
-            progress_of(client, follower).finish(answer)
-        _set_state(services, follower, state="done" if cacheable else "failed", answer=stored)
+            theirs = answer
+            if diagnosis is not None:
+                names = [display_name(f) for f in follower.files]
+                theirs = _answer_message(services, follower, diagnosis, names)
+            progress_of(client, follower).finish(theirs)
+        _set_state(services, follower, state=state)
     return True
 
 
 def _outcome(
     services: Services, client: WebClient, work: WorkRecord, progress: ProgressMessage
-) -> tuple[Message | None, bool]:
-    """The answer to post and whether it may be reused (a diagnosis), or (None, False)
-    when the app stops. The download is removed before it is posted, whatever happened."""
+) -> tuple[Message | None, Diagnosis | None]:
+    """The answer to post and the diagnosis when there is one (it may be reused), or
+    (None, None) when the app stops. The download folder is removed before the answer is
+    posted, whatever happened: success, bad input, a crash of the reading process, a stop
+    (tests/slack/test_no_leftovers.py)."""
     folder = work_folder(services, work)
     names = [display_name(f) for f in work.files]
     shown = ", ".join(names)
@@ -313,25 +329,45 @@ def _outcome(
             progress=progress.update,
         )
         remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
-        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names)), True
+        return _answer_message(services, work, diagnosis, names), diagnosis
     except (DownloadStopped, AnalysisStopped) as stopped:
         if isinstance(stopped, AnalysisStopped) and stopped.reason == "deadline":
             limit = settings.sccm_bot_analysis_timeout_seconds
-            return notice(_too_long(shown, limit, stopped.last)), False
-        return None, False
+            return notice(_too_long(shown, limit, stopped.last)), None
+        return None, None
     except InputError as problem:
-        return notice(f"I could not diagnose {shown}: {problem.message}"), False
+        return notice(f"I could not diagnose {shown}: {problem.message}"), None
     except AnalysisCrashed as problem:
         log.error("analysis of %s crashed: %s", names, problem)
         return notice(
             f"I could not finish reading {shown}: {str(problem).splitlines()[0]}. Try a "
             "smaller upload (only C:\\Windows\\CCM\\Logs, zipped)."
-        ), False
+        ), None
     except Exception:
         log.exception("analysis of %s failed", names)
-        return notice(f"Something went wrong inside the app while reading {shown}."), False
+        return notice(f"Something went wrong inside the app while reading {shown}."), None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answer_message(
+    services: Services, work: WorkRecord, diagnosis: Diagnosis, names: list[str]
+) -> Message:
+    """The answer as posted: names masked where more than the uploader reads it, with the
+    unmasked one kept for the uploader's DM (handlers/unmasked.py)."""
+    if not services.settings.masks_answers_in(work.channel):
+        return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names))
+    shown = redact_diagnosis(diagnosis)
+    unmasked_key = None
+    if work.user_id:
+        unmasked_key = services.answers.keep(diagnosis, names, owner=work.user_id)
+    return diagnosis_message(
+        shown,
+        names,
+        services.answers.keep(shown, names),
+        masked=True,
+        unmasked_key=unmasked_key,
+    )
 
 
 def _too_long(shown: str, limit: int, last: api.Progress | None) -> str:
@@ -399,7 +435,6 @@ def _resume(services: Services, client: WebClient, work: WorkRecord) -> None:
                 "large or too unusual to read here), so I gave up on it. Try a smaller upload "
                 "(only C:\\Windows\\CCM\\Logs, zipped), or run `sccm diagnose` on the zip."
             ),
-            cacheable=False,
         )
         return
     progress.note(f"⏳ The app restarted before {what} was answered; reading it again…")

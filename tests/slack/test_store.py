@@ -47,11 +47,22 @@ def test_store_keeps_feedback_and_work(tmp_path: Path):
     store.add_work(work)
     assert [w.id for w in store.unfinished_work()] == [work.id]
     assert store.active_for("files:F1").id == work.id
-    store.update_work(work.id, state="done", answer={"text": "the answer"})
-    assert store.unfinished_work() == []
-    assert store.answer_for("files:F1").answer == {"text": "the answer"}
+    store.update_work(work.id, state="done")
+    assert store.unfinished_work() == [] and store.active_for("files:F1") is None
     with pytest.raises(ValueError):
         store.update_work(work.id, channel="elsewhere")
+
+
+def test_answers_an_older_store_kept_are_wiped_when_it_opens(tmp_path: Path):
+    """Before issue 17 the store kept each posted answer, log lines and all."""
+    path = tmp_path / "bot.sqlite3"
+    store = SqliteStore(path)
+    work = WorkRecord(CHANNEL, "1.0", USER, [{"id": "F1", "name": "a.zip"}], "files:F1")
+    store.add_work(work)
+    store.update_work(work.id, state="done", answer={"text": "a line of the customer's log"})
+    assert store.work(work.id).answer is not None
+    reopened = SqliteStore(path)
+    assert reopened.work(work.id).answer is None and reopened.work(work.id).state == "done"
 
 
 @contextlib.contextmanager
