@@ -16,7 +16,6 @@ from importlib import metadata
 
 from knowledge import api
 from knowledge.errors import InputError
-from knowledge.redact import redact_diagnosis, redact_read_report
 
 from . import text
 
@@ -169,7 +168,7 @@ def _emit(payload, as_json: bool, render) -> None:
 
 def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
     if args.redact:
-        diagnosis = redact_diagnosis(diagnosis)
+        diagnosis = api.redact_diagnosis(diagnosis)
     if args.json:
         _emit(diagnosis, True, None)
         return
@@ -204,7 +203,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "logs":
         report = api.read_logs(args.path)
         if args.redact:
-            report = redact_read_report(report)
+            report = api.redact_read_report(report)
         _emit(report, args.json, text.render_read_report)
     elif args.command == "stages":
         print(text.render_stages())

@@ -49,7 +49,6 @@ from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
 from knowledge.models import Diagnosis
-from knowledge.redact import redact_diagnosis
 
 from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
@@ -357,7 +356,7 @@ def _answer_message(
     unmasked one kept for the uploader's DM (handlers/unmasked.py)."""
     if not services.settings.masks_answers_in(work.channel):
         return diagnosis_message(diagnosis, names, services.answers.keep(diagnosis, names))
-    shown = redact_diagnosis(diagnosis)
+    shown = api.redact_diagnosis(diagnosis)
     unmasked_key = None
     if work.user_id:
         unmasked_key = services.answers.keep(diagnosis, names, owner=work.user_id)

@@ -27,6 +27,8 @@ __all__ = [
     "knowledge_base",
     "lookup_error",
     "read_logs",
+    "redact_diagnosis",
+    "redact_read_report",
     "warm_up",
 ]
 
@@ -106,3 +108,18 @@ def knowledge_base() -> KnowledgeBase:
     from knowledge.kb import kb
 
     return kb()
+
+
+def redact_diagnosis(diagnosis: Diagnosis, masker=None) -> Diagnosis:
+    """The answer with host, user and network names masked by stable tokens (`--redact`);
+    one `knowledge.redact.Masker` shared by several calls gives them the same tokens."""
+    from knowledge.redact import redact_diagnosis as _redact
+
+    return _redact(diagnosis, masker)
+
+
+def redact_read_report(report: ReadReport, masker=None) -> ReadReport:
+    """`sccm logs --redact`: the read report with names masked as in `redact_diagnosis`."""
+    from knowledge.redact import redact_read_report as _redact
+
+    return _redact(report, masker)

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .models import Diagnosis, ReadReport
+from knowledge.models import Diagnosis, ReadReport
 
 
 def _words(text: str) -> frozenset[str]:

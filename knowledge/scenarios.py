@@ -20,8 +20,8 @@ from typing import Literal
 
 from pydantic import Field, RootModel, ValidationError, model_validator
 
-from .kb import DATA_DIR, KnowledgeBase, KnowledgeError, _read_yaml, _Strict, kb
-from .models import STAGE_IDS, StageId
+from knowledge.kb import DATA_DIR, KnowledgeBase, KnowledgeError, _read_yaml, _Strict, kb
+from knowledge.models import STAGE_IDS, StageId
 
 SCENARIO_DIR = DATA_DIR / "scenarios"
 PIPELINE_FILE = "pipeline.yaml"
