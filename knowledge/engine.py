@@ -28,7 +28,7 @@ import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .archive import open_upload
@@ -51,12 +51,13 @@ from .models import (
     ProgressCallback,
     ReadReport,
     UpdateProgress,
+    UpdateStep,
     iso_time,
 )
 from .parallel import map_in_order, worker_count
 from .prefilter import keep_analysis
 from .signatures import LogMatcher, SignatureSet
-from .timeline import LogReader, catalogue_name, sort_key
+from .timeline import LogReader, ZoneHints, catalogue_name, sort_key
 
 # A failure weaker than this is a hint, not a verdict (e.g. "policy not received yet"
 # on a client that just started).
@@ -918,7 +919,36 @@ def _alternatives(views, verdict_stage, primary: Finding | None, knowledge) -> l
     return alternatives[:5]
 
 
-def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdateProgress]:
+def _step_time(order: tuple, zoned: bool) -> str | None:
+    """An order's time as Evidence.time writes it. Orders keep UTC wall time once the
+    machine's zone is known (the zone is lent to every local time), else local time."""
+    when = order[0]
+    if when is None or when == datetime.min:
+        return None
+    return iso_time(when.replace(tzinfo=UTC) if zoned else when)
+
+
+def _update_steps(track: _UpdateTrack, zoned: bool) -> list[UpdateStep]:
+    """The stages one update was seen at: a failure, then the success that followed it
+    (a retry that worked) when there was one; in pipeline order, then time order."""
+    steps = []
+    for stage in STAGE_IDS:
+        here = []
+        if stage in track.failed:
+            order, code = track.failed[stage]
+            here.append((order, UpdateStep(stage=stage, outcome="failed", code=code)))
+        if stage in track.succeeded_after:
+            order = track.succeeded_after[stage]
+            here.append((order, UpdateStep(stage=stage, outcome="ok")))
+        for order, step in sorted(here, key=lambda pair: pair[0]):
+            step.time = _step_time(order, zoned)
+            steps.append(step)
+    return steps
+
+
+def _updates(
+    collector: Collector, views: dict[str, StageView], zoned: bool = False
+) -> list[UpdateProgress]:
     progress = []
     for update, track in list(collector.updates.items())[:50]:
         stopped = None
@@ -941,15 +971,31 @@ def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdatePr
                 status=status,
                 stopped_at=stopped,
                 code=code,
+                steps=_update_steps(track, zoned),
             )
         )
     progress.sort(key=lambda p: (p.status != "failed", p.update))
     return progress
 
 
+def _machine_zone(zones: ZoneHints | None) -> tuple[str | None, int | None]:
+    """The machine's zone as its CMTrace logs name it, and its offset when it is one."""
+    if zones is None or not zones.observations or not zones.consistent:
+        return None, None
+    biases = set(zones.observations.values())
+    return zones.describe(), (-biases.pop() if len(biases) == 1 else None)
+
+
 def assemble(
-    collector: Collector, report: ReadReport, knowledge: KnowledgeBase, description: str | None
+    collector: Collector,
+    report: ReadReport,
+    knowledge: KnowledgeBase,
+    description: str | None,
+    zones: ZoneHints | None = None,
 ) -> Diagnosis:
+    zone, offset = _machine_zone(zones)
+    zoned = zone is not None
+    where = {"time_zone": zone, "utc_offset_minutes": offset}
     findings = list(collector.findings.values())
     views = build_stage_views(findings)
     files = FilesSummary(read=len(report.files), skipped=report.skipped)
@@ -988,7 +1034,8 @@ def assemble(
             missing_logs=missing,
             how_to_collect=how,
             files=files,
-            updates=_updates(collector, views),
+            updates=_updates(collector, views, zoned),
+            **where,
         )
 
     ok_stages = [s for s in STAGE_IDS if views[s].successes or views[s].resolved]
@@ -1021,7 +1068,8 @@ def assemble(
             missing_logs=missing,
             how_to_collect=how,
             files=files,
-            updates=_updates(collector, views),
+            updates=_updates(collector, views, zoned),
+            **where,
         )
 
     missing, how = _missing_logs(knowledge, None, [], present)
@@ -1047,6 +1095,7 @@ def assemble(
         missing_logs=missing,
         how_to_collect=how,
         files=files,
+        **where,
     )
 
 
@@ -1095,7 +1144,7 @@ def diagnose_upload(
                     stage = collector.earliest_failed_stage()
                     progress(Progress(done, len(sources), source.path, stage))
         report = reader.report(catalogue_name)
-    return assemble(collector, report, knowledge, description)
+    return assemble(collector, report, knowledge, description, reader.zones)
 
 
 _SIGNATURE_SETS: dict[tuple[int, bool], SignatureSet] = {}
