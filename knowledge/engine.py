@@ -998,7 +998,7 @@ def assemble(
     where = {"time_zone": zone, "utc_offset_minutes": offset}
     findings = list(collector.findings.values())
     views = build_stage_views(findings)
-    files = FilesSummary(read=len(report.files), skipped=report.skipped)
+    files = FilesSummary(read=len(report.files), skipped=report.skipped, logs=report.files)
     present = _present_logs(report)
     failed_stages = [s for s in STAGE_IDS if views[s].failed]
     verdict_stage = failed_stages[0] if failed_stages else None

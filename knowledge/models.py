@@ -169,6 +169,7 @@ class Alternative(BaseModel):
 class FilesSummary(BaseModel):
     read: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
+    logs: list[FileReport] = Field(default_factory=list)  # the files read, as `sccm logs`
 
 
 class UpdateStep(BaseModel):
