@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -350,12 +351,19 @@ def figure(plan: Journey) -> Figure:
     return fig
 
 
+# matplotlib keeps process-wide caches (fonts, text layout) that its documentation does
+# not promise are safe to share between threads: the Slack app's workers draw one at a time.
+_DRAWING = threading.Lock()
+
+
 def render_png(diagnosis: Diagnosis) -> bytes:
     """The picture of a Diagnosis as PNG bytes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    plan = journey(diagnosis)
+    with _DRAWING:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = figure(journey(diagnosis))
-    FigureCanvasAgg(fig)  # attaches the headless canvas; no display is ever touched
-    out = io.BytesIO()
-    fig.savefig(out, format="png", metadata={"Software": None})
+        fig = figure(plan)
+        FigureCanvasAgg(fig)  # attaches the headless canvas; no display is ever touched
+        out = io.BytesIO()
+        fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()

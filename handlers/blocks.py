@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -66,6 +66,9 @@ class Message:
 
     text: str
     blocks: list[dict]
+    # The diagnosis an answer shows (as shown: masked where it was masked), so that its
+    # journey picture can follow it into the thread (handlers/journey.py); never posted.
+    diagnosis: Diagnosis | None = field(default=None, compare=False, repr=False)
 
     def as_kwargs(self) -> dict:
         return {"text": self.text, "blocks": self.blocks}
@@ -387,7 +390,7 @@ def diagnosis_message(
         blocks.append(_context(files))
     value = feedback_value(diagnosis, upload_names)
     blocks.append(_answer_buttons(value, answer_key, symptom))
-    return _message(_fallback(diagnosis), blocks)
+    return replace(_message(_fallback(diagnosis), blocks), diagnosis=diagnosis)
 
 
 def _plain_sections(lines: Sequence[str]) -> list[Block]:
