@@ -199,7 +199,10 @@ def figure(plan: Journey) -> Figure:
     from matplotlib import dates as mdates
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 5.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(11, 5.2), dpi=100)
+    # Fixed margins, sized for the longest track label and the legend: a layout engine
+    # would draw the figure twice, doubling the time a picture takes.
+    fig.subplots_adjust(left=0.235, right=0.835, top=0.93, bottom=0.1)
     ax = fig.add_subplot()
     rows = {stage: index for index, (stage, _, _) in enumerate(plan.stages)}
     for stage, _, status in plan.stages:
