@@ -342,15 +342,23 @@ def figure(plan: Journey) -> Figure:
     if plan.hidden_updates:
         title += f"  (+{plan.hidden_updates} more update(s) not drawn)"
     ax.set_title(title, loc="left", fontsize=11)
-    if plan.paths:
-        ax.legend(
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1),
-            fontsize=8,
-            frameon=False,
-            title="update paths",
-            title_fontsize=8,
-        )
+    # The key: what the marks mean, then one entry per update path drawn.
+    from matplotlib.lines import Line2D
+
+    key = [
+        Line2D([], [], ls="", marker="o", color=_OK, label="stage worked"),
+        Line2D([], [], ls="", marker="X", color=_FAILED, label="failure: code ×lines"),
+        Line2D([], [], lw=5, alpha=0.35, color=_FAILED, label="repeated, first to last"),
+    ]
+    paths = [line for line in ax.get_lines() if str(line.get_gid()).startswith("update:")]
+    ax.legend(
+        handles=key + paths,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        fontsize=8,
+        frameon=False,
+        title_fontsize=8,
+    )
     return fig
 
 

@@ -274,3 +274,18 @@ def test_the_cli_does_not_import_matplotlib_unless_asked():
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_docs_show_a_rendering_of_the_bundled_example():
+    """docs/journey-example.png (shown in the README) is a picture as `--picture` draws it:
+    regenerate it with `sccm diagnose examples/ccm-logs-example.zip --picture
+    docs/journey-example.png` when the drawing changes."""
+    import struct
+
+    shown = REPO / "docs" / "journey-example.png"
+    data = shown.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
+    fresh = picture.render_png(diagnose_path(EXAMPLE_ZIP))
+    assert (width, height) == struct.unpack(">II", fresh[16:24])
+    assert "docs/journey-example.png" in (REPO / "README.md").read_text("utf-8")

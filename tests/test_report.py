@@ -167,3 +167,14 @@ def test_a_healthy_report_still_has_every_section(tmp_path):
     html = render_html(diagnose_path(upload), picture_png=b"\x89PNG fake")
     ids = {attrs.get("id") for _, attrs in _parse(html).tags}
     assert set(SECTIONS) <= ids and "Healthy" in html
+
+
+def test_the_docs_example_report_is_self_contained_too():
+    shown = EXAMPLE_ZIP.parents[1] / "docs" / "report-example.html"
+    html = shown.read_text("utf-8")
+    parsed = _parse(html)
+    assert set(SECTIONS) <= {attrs.get("id") for _, attrs in parsed.tags}
+    assert all(
+        attrs.get("src", "data:").startswith("data:") and ("href" not in attrs or tag == "a")
+        for tag, attrs in parsed.tags
+    )
