@@ -179,6 +179,12 @@ def journey(diagnosis: Diagnosis) -> Journey:
     )
 
 
+def has_marks(diagnosis: Diagnosis) -> bool:
+    """Whether the picture would show anything beyond the ten tracks and their status."""
+    plan = journey(diagnosis)
+    return bool(plan.marks or plan.paths)
+
+
 def _short(update: str) -> str:
     """A KB number as it is; an update GUID by its first block (the legend must stay narrow)."""
     return update if len(update) <= 12 else update[:8] + "…"

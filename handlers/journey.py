@@ -34,8 +34,8 @@ def post_picture(
     client: WebClient, channel: str, thread_ts: str | None, diagnosis: Diagnosis | None
 ) -> bool:
     """Posts the picture of `diagnosis` in the thread; False (logged) when it was not."""
-    if diagnosis is None or diagnosis.source != "logs":
-        return False
+    if diagnosis is None or diagnosis.source != "logs" or not picture.has_marks(diagnosis):
+        return False  # a picture of ten empty tracks would only add noise to the thread
     try:
         png = picture.render_png(diagnosis)
     except Exception:  # a drawing bug must not cost the user the answer already posted

@@ -289,3 +289,10 @@ def test_the_docs_show_a_rendering_of_the_bundled_example():
     fresh = picture.render_png(diagnose_path(EXAMPLE_ZIP))
     assert (width, height) == struct.unpack(">II", fresh[16:24])
     assert "docs/journey-example.png" in (REPO / "README.md").read_text("utf-8")
+
+
+def test_has_marks_tells_a_picture_worth_posting():
+    assert picture.has_marks(diagnose_path(EXAMPLE_ZIP))
+    untimed = Evidence(file="a.log", line=1, time=None, text="x", stage="scan", outcome="ok")
+    assert not picture.has_marks(_made_up([untimed]))
+    assert not picture.has_marks(Diagnosis(verdict="inconclusive", summary="-", ledger=_ledger()))

@@ -69,3 +69,15 @@ def test_an_upload_that_reads_as_nothing_gets_no_picture(running_app: RunningApp
     assert "could not" in answer["text"]
     time.sleep(0.5)  # give a wrong picture time to appear
     assert fake.calls_to("files.getUploadURLExternal") == []
+
+
+def test_logs_that_show_no_timed_step_get_no_picture(running_app: RunningApp):
+    from tests.logbuilder import zip_bytes
+
+    fake = running_app.fake
+    data = zip_bytes({"Logs/notes.log": "nothing about updates here\n"})
+    posted = _upload_in_thread(running_app, data)
+    answer = final_answer(running_app, posted)
+    assert "Inconclusive" in header_of(answer) or "inconclusive" in answer["text"].lower()
+    time.sleep(0.5)  # give a wrong picture time to appear
+    assert fake.calls_to("files.getUploadURLExternal") == []
