@@ -267,7 +267,8 @@ def test_cli_refuses_a_picture_of_a_symptom(capsys):
 
 def test_the_cli_does_not_import_matplotlib_unless_asked():
     probe = (
-        "import sys; from bot.cli import main; main(['error', '0x80070643']); "
+        "import sys; from bot.cli import main; "
+        f"main(['diagnose', {str(EXAMPLE_ZIP)!r}, '--json']); "
         "print('matplotlib' in sys.modules, 'jinja2' in sys.modules)"
     )
     done = subprocess.run(
