@@ -37,6 +37,7 @@ _OK = "#009e73"
 _REACHED = "#0072b2"
 _UPDATE_COLOURS = ("#0072b2", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
 _MAX_UPDATE_PATHS = len(_UPDATE_COLOURS)  # more lines than this only hide each other
+_CODES_PER_LABEL = 3  # a track's label names its most frequent codes, then "+N more"
 _STATUS_SHADE = {"failed": "#fbe3d6", "not_reached": "#eeeeee"}
 _STATUS_WORD = {"ok": "ok", "failed": "FAILED", "not_reached": "not reached", "no_evidence": "-"}
 
@@ -240,6 +241,20 @@ def figure(plan: Journey) -> Figure:
             label=f"update {_short(path.update)}",
             zorder=2,
         )
+        # Each stage the update was seen at: a path of one stage is still a visible mark.
+        for outcome, marker in (("ok", "o"), ("failed", "X")):
+            seen = [(m.when, rows[m.stage] + lift) for m in path.marks if m.outcome == outcome]
+            if seen:
+                ax.plot(
+                    [x for x, _ in seen],
+                    [y for _, y in seen],
+                    ls="",
+                    marker=marker,
+                    ms=5 if outcome == "ok" else 7,
+                    color=colour,
+                    gid=f"update-{outcome}",
+                    zorder=3,
+                )
 
     times = [m.when for m in plan.marks] + [m.when for p in plan.paths for m in p.marks]
     start = _axis_start(plan, times) if times else None
@@ -303,28 +318,6 @@ def figure(plan: Journey) -> Figure:
                     fontsize=7,
                     color="#555555",
                 )
-    # One label per failing code on a track, at its latest cross, with the lines that
-    # carried it: several logs reporting the same failure would print over each other.
-    failures: dict[tuple[str, str], list[Mark]] = {}
-    for mark in plan.marks + [m for p in plan.paths for m in p.marks]:
-        if mark.outcome == "failed":
-            failures.setdefault((mark.stage, mark.code or "failed"), []).append(mark)
-    for (stage, code), group in failures.items():
-        latest = max(group, key=lambda m: m.when)
-        lines = sum(m.count for m in group if m in plan.marks)
-        label = f"{code} ×{lines}" if lines > 1 else code
-        ax.annotate(
-            label,
-            (latest.when, rows[stage]),
-            xytext=(7, -12),
-            textcoords="offset points",
-            fontsize=8,
-            color=_FAILED,
-            fontweight="bold",
-            gid="failure-code",
-            zorder=5,
-        )
-
     if times:
         end = max(times)
         pad = max((end - start) * 0.05, timedelta(minutes=1))
@@ -342,6 +335,39 @@ def figure(plan: Journey) -> Figure:
             ha="center",
             va="center",
             color="#555555",
+        )
+    # One label per track: its failing codes, each with the lines that carried it, at the
+    # track's latest cross. A failure is often logged by several logs within seconds:
+    # a label each would print over each other.
+    codes: dict[str, dict[str, int]] = {}
+    latest: dict[str, datetime] = {}
+    evidence = [(m, m.count) for m in plan.marks]
+    steps = [(m, 0) for p in plan.paths for m in p.marks]  # the evidence counts the lines
+    for mark, lines in evidence + steps:
+        if mark.outcome != "failed":
+            continue
+        track = codes.setdefault(mark.stage, {})
+        track[mark.code or "failed"] = track.get(mark.code or "failed", 0) + lines
+        latest[mark.stage] = max(mark.when, latest.get(mark.stage, mark.when))
+    left, right = ax.get_xlim()
+    for stage, found in codes.items():
+        ranked = sorted(found.items(), key=lambda item: -item[1])
+        parts = [f"{code} ×{n}" if n > 1 else code for code, n in ranked[:_CODES_PER_LABEL]]
+        if len(ranked) > _CODES_PER_LABEL:
+            parts.append(f"+{len(ranked) - _CODES_PER_LABEL} more")
+        where = mdates.date2num(latest[stage])
+        on_right = right > left and (where - left) / (right - left) > 0.55
+        ax.annotate(
+            ", ".join(parts),
+            (latest[stage], rows[stage]),
+            xytext=(-7 if on_right else 7, -13),
+            textcoords="offset points",
+            ha="right" if on_right else "left",
+            fontsize=8,
+            color=_FAILED,
+            fontweight="bold",
+            gid="failure-code",
+            zorder=5,
         )
     ax.set_xlabel(plan.clock)
     title = plan.title

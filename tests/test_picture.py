@@ -297,3 +297,35 @@ def test_has_marks_tells_a_picture_worth_posting():
     untimed = Evidence(file="a.log", line=1, time=None, text="x", stage="scan", outcome="ok")
     assert not picture.has_marks(_made_up([untimed]))
     assert not picture.has_marks(Diagnosis(verdict="inconclusive", summary="-", ledger=_ledger()))
+
+
+def test_codes_on_one_track_share_one_label_that_names_each():
+    def failure(minute: int, code: str, count: int) -> Evidence:
+        return Evidence(
+            file="WUAHandler.log",
+            line=minute,
+            time=f"2024-03-12T08:{minute:02d}:00Z",
+            text=f"Scan failed, error = {code}",
+            stage="scan",
+            outcome="failed",
+            count=count,
+        )
+
+    codes = ["0x80244022", "0x80072EE2", "0x8024401C", "0x80244010"]
+    evidence = [failure(i, code, 10 - i) for i, code in enumerate(codes)]
+    ax = _axes(_made_up(evidence, failed="scan"))
+    (label,) = _code_labels(ax)
+    assert label.startswith("0x80244022 ×10, 0x80072EE2 ×9, 0x8024401C ×8")
+    assert label.endswith("+1 more")  # the rarest, past three
+    assert len(_by_gid(ax, "failure")) == 4, "a cross for every failure"
+
+
+def test_an_update_seen_at_one_stage_only_is_still_marked():
+    step = UpdateStep(
+        stage="install", outcome="failed", time="2024-03-12T08:10:00Z", code="0x80240022"
+    )
+    update = UpdateProgress(update="KB5034441", status="failed", stopped_at="install", steps=[step])
+    ax = _axes(_made_up([], [update]))
+    (cross,) = _by_gid(ax, "update-failed")
+    assert STAGE_IDS[round(cross.get_ydata()[0])] == "install"
+    assert _code_labels(ax) == ["0x80240022"]
