@@ -37,6 +37,7 @@ _OK = "#009e73"
 _REACHED = "#0072b2"
 _UPDATE_COLOURS = ("#0072b2", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
 _MAX_UPDATE_PATHS = len(_UPDATE_COLOURS)  # more lines than this only hide each other
+_TITLE_CHARS = 100  # wider would run into the key
 _CODES_PER_LABEL = 3  # a track's label names its most frequent codes, then "+N more"
 _STATUS_SHADE = {"failed": "#fbe3d6", "not_reached": "#eeeeee"}
 _STATUS_WORD = {"ok": "ok", "failed": "FAILED", "not_reached": "not reached", "no_evidence": "-"}
@@ -50,7 +51,6 @@ class Mark:
     code: str | None = None
     count: int = 1
     first: datetime | None = None  # a repeated finding's first time, for its bar
-    text: str = ""
 
 
 @dataclass
@@ -142,7 +142,6 @@ def journey(diagnosis: Diagnosis) -> Journey:
                 code=code,
                 count=item.count,
                 first=on_clock(first) if first is not None and item.count > 1 else None,
-                text=item.text,
             )
         )
 
@@ -186,9 +185,14 @@ def has_marks(diagnosis: Diagnosis) -> bool:
     return bool(plan.marks or plan.paths)
 
 
+def _plain(text: str) -> str:
+    """Text matplotlib prints as written: a `$` would otherwise start its math notation."""
+    return text.replace("$", r"\$")
+
+
 def _short(update: str) -> str:
     """A KB number as it is; an update GUID by its first block (the legend must stay narrow)."""
-    return update if len(update) <= 12 else update[:8] + "…"
+    return _plain(update if len(update) <= 12 else update[:8] + "…")
 
 
 def _axis_start(plan: Journey, times: list[datetime]) -> datetime:
@@ -371,6 +375,9 @@ def figure(plan: Journey) -> Figure:
         )
     ax.set_xlabel(plan.clock)
     title = plan.title
+    if len(title) > _TITLE_CHARS:
+        title = title[: _TITLE_CHARS - 1] + "…"
+    title = _plain(title)
     if plan.hidden_updates:
         title += f"  (+{plan.hidden_updates} more update(s) not drawn)"
     ax.set_title(title, loc="left", fontsize=11)

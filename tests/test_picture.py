@@ -329,3 +329,13 @@ def test_an_update_seen_at_one_stage_only_is_still_marked():
     (cross,) = _by_gid(ax, "update-failed")
     assert STAGE_IDS[round(cross.get_ydata()[0])] == "install"
     assert _code_labels(ax) == ["0x80240022"]
+
+
+def test_dollar_signs_and_long_titles_draw_as_plain_text():
+    step = UpdateStep(stage="install", outcome="ok", time="2024-03-12T08:10:00Z")
+    update = UpdateProgress(update="KB$\\frac$", status="ok", steps=[step])
+    diagnosis = _made_up([], [update])
+    diagnosis.cause_title = "a $\\frac{$ cause " + "long " * 40  # broken math notation
+    assert picture.render_png(diagnosis).startswith(b"\x89PNG")  # mathtext would raise
+    ax = _axes(diagnosis)
+    assert len(ax.get_title(loc="left")) <= 102 and ax.get_title(loc="left").endswith("…")
