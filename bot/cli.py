@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ examples:
   sccm diagnose logs.zip --json           the same, as one JSON object
   sccm diagnose logs.zip --redact         host, user and network names masked (host-1,
                                           user-1, ip-1 ...), to paste into a ticket
+  sccm diagnose logs.zip --picture j.png  also draw the journey: stages over time (PNG)
+  sccm diagnose logs.zip --html r.html    also write a report for a ticket (one HTML file)
   sccm diagnose --symptom "updates stuck downloading at 0%"
   sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
   sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
@@ -111,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="every evidence line, error code, step source and alternative (default: one screen)",
     )
     diagnose.add_argument("--redact", action="store_true", help=REDACT_HELP)
+    diagnose.add_argument(
+        "--picture",
+        metavar="FILE",
+        help="also write a PNG of the journey: the ten stages over time in the machine's zone, "
+        "successes, retries, failures with their code, each update's path",
+    )
+    diagnose.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a report for a ticket: one self-contained HTML file (verdict, stages, "
+        "evidence, next steps with links, the picture, files read and skipped; prints well)",
+    )
 
     error = commands.add_parser("error", help="look up an error code in any spelling")
     error.add_argument("code", help="0x80244010, 80244010, -2145107952 or 2149859344")
@@ -169,6 +184,7 @@ def _emit(payload, as_json: bool, render) -> None:
 def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
     if args.redact:
         diagnosis = api.redact_diagnosis(diagnosis)
+    _shareables(diagnosis, args)
     if args.json:
         _emit(diagnosis, True, None)
         return
@@ -183,6 +199,35 @@ def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
     text.print_diagnosis(diagnosis, console, full=args.full, more_hint=hint)
 
 
+def _write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as problem:
+        reason = problem.strerror or str(problem)
+        raise InputError(
+            f"cannot write {path}: {reason}; give a file in a writable folder"
+        ) from None
+
+
+def _shareables(diagnosis, args: argparse.Namespace) -> None:
+    """--picture and --html: drawn from the diagnosis as printed (masked with --redact),
+    and only then is matplotlib imported."""
+    if not (args.picture or args.html):
+        return
+    from . import picture
+
+    png = picture.render_png(diagnosis)
+    if args.picture:
+        _write(args.picture, png)
+    if args.html:
+        from .report import render_html
+
+        # The upload's own name may carry a host or user name: a masked report omits it.
+        name = "an upload" if getattr(args, "redact", False) else os.path.basename(args.path)
+        _write(args.html, render_html(diagnosis, picture_png=png, source_name=name).encode())
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
@@ -190,6 +235,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "diagnose":
         if args.symptom is not None and args.path:
             raise InputError("give either a PATH or --symptom TEXT, not both")
+        if args.symptom is not None and (args.picture or args.html):
+            raise InputError(
+                "--picture and --html draw what the logs show: give a PATH, not --symptom"
+            )
         if args.symptom is not None:
             _diagnosis(api.diagnose_symptom(args.symptom), args)
         elif args.path:

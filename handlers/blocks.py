@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -71,6 +71,9 @@ class Message:
 
     text: str
     blocks: list[dict]
+    # The diagnosis an answer shows (as shown: masked where it was masked), so that its
+    # journey picture can follow it into the thread (handlers/journey.py); never posted.
+    diagnosis: Diagnosis | None = field(default=None, compare=False, repr=False)
 
     def as_kwargs(self) -> dict:
         return {"text": self.text, "blocks": self.blocks}
@@ -408,7 +411,7 @@ def diagnosis_message(
             )
         )
     blocks.append(buttons)
-    return _message(_fallback(diagnosis), blocks)
+    return replace(_message(_fallback(diagnosis), blocks), diagnosis=diagnosis)
 
 
 def _plain_sections(lines: Sequence[str]) -> list[Block]:

@@ -52,6 +52,7 @@ from knowledge.models import Diagnosis
 
 from .app_home import remember_diagnosis
 from .blocks import Message, diagnosis_message, escape, notice, ready_notice
+from .journey import post_picture
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -245,6 +246,8 @@ def run_work(services: Services, client: WebClient, work: WorkRecord, progress: 
         progress.finish(_stopping_notice(label(work.files)))
         return
     delivered = complete(services, client, work, progress, answer, diagnosis=diagnosis)
+    if delivered:  # the picture of the answer as shown (masked where it was masked)
+        post_picture(client, work.channel, progress.thread_ts, answer.diagnosis)
     if delivered and progress.was_queued and work.user_id:
         # an edit notifies nobody: someone who waited in the queue gets a mention
         _tell_ready(client, work, progress, answer)

@@ -169,6 +169,16 @@ class Alternative(BaseModel):
 class FilesSummary(BaseModel):
     read: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
+    logs: list[FileReport] = Field(default_factory=list)  # the files read, as `sccm logs`
+
+
+class UpdateStep(BaseModel):
+    """One stage an update was seen at: its latest success there, or its failure."""
+
+    stage: StageId
+    outcome: Literal["ok", "failed"]
+    time: str | None = None  # as Evidence.time: `Z` when the machine's zone is known
+    code: str | None = None  # the failure's error code
 
 
 class UpdateProgress(BaseModel):
@@ -180,6 +190,7 @@ class UpdateProgress(BaseModel):
     status: Literal["ok", "failed", "in_progress"] = "in_progress"
     stopped_at: StageId | None = None
     code: str | None = None
+    steps: list[UpdateStep] = Field(default_factory=list)  # in pipeline order
 
 
 class Diagnosis(BaseModel):
@@ -200,6 +211,11 @@ class Diagnosis(BaseModel):
     files: FilesSummary = Field(default_factory=FilesSummary)
     updates: list[UpdateProgress] = Field(default_factory=list)
     source: Literal["logs", "symptom"] = "logs"
+    # The machine's zone as its CMTrace logs show it ("UTC-04:00"; two across a
+    # daylight-saving change, "UTC-05:00, UTC-04:00"); None when the logs do not say.
+    time_zone: str | None = None
+    # Minutes from UTC to the machine's local time (-240 for UTC-04:00), when one zone.
+    utc_offset_minutes: int | None = None
 
 
 # --- `sccm error` -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from knowledge.diagnosis.advice import how_to_collect, missing_logs, next_steps, present_logs, step
@@ -20,6 +20,7 @@ from knowledge.diagnosis.fold import (
     MIN_FAILURE_STRENGTH,
     STAGE_ORDER,
     Finding,
+    _UpdateTrack,
 )
 from knowledge.kb import KnowledgeBase, StepRef, kb
 from knowledge.models import (
@@ -33,9 +34,11 @@ from knowledge.models import (
     ProgressCallback,
     ReadReport,
     UpdateProgress,
+    UpdateStep,
     iso_time,
 )
 from knowledge.reading.collector import Collector, collect_upload
+from knowledge.reading.reader import ZoneHints
 
 MAX_EVIDENCE = 10
 FEW_STAGES = 3  # a healthy verdict on fewer stages than this asks for the rest of the logs
@@ -244,7 +247,36 @@ def _alternatives(views, verdict_stage, primary: Finding | None, knowledge) -> l
     return alternatives[:5]
 
 
-def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdateProgress]:
+def _step_time(order: tuple, zoned: bool) -> str | None:
+    """An order's time as Evidence.time writes it. Orders keep UTC wall time once the
+    machine's zone is known (the zone is lent to every local time), else local time."""
+    when = order[0]
+    if when is None or when == datetime.min:
+        return None
+    return iso_time(when.replace(tzinfo=UTC) if zoned else when)
+
+
+def _update_steps(track: _UpdateTrack, zoned: bool) -> list[UpdateStep]:
+    """The stages one update was seen at: a failure, then the success that followed it
+    (a retry that worked) when there was one; in pipeline order, then time order."""
+    steps = []
+    for stage in STAGE_IDS:
+        here = []
+        if stage in track.failed:
+            order, code = track.failed[stage]
+            here.append((order, UpdateStep(stage=stage, outcome="failed", code=code)))
+        if stage in track.succeeded_after:
+            order = track.succeeded_after[stage]
+            here.append((order, UpdateStep(stage=stage, outcome="ok")))
+        for order, update_step in sorted(here, key=lambda pair: pair[0]):
+            update_step.time = _step_time(order, zoned)
+            steps.append(update_step)
+    return steps
+
+
+def _updates(
+    collector: Collector, views: dict[str, StageView], zoned: bool = False
+) -> list[UpdateProgress]:
     progress = []
     for update, track in list(collector.updates.items())[:50]:
         stopped = None
@@ -267,18 +299,34 @@ def _updates(collector: Collector, views: dict[str, StageView]) -> list[UpdatePr
                 status=status,
                 stopped_at=stopped,
                 code=code,
+                steps=_update_steps(track, zoned),
             )
         )
     progress.sort(key=lambda p: (p.status != "failed", p.update))
     return progress
 
 
+def _machine_zone(zones: ZoneHints | None) -> tuple[str | None, int | None]:
+    """The machine's zone as its CMTrace logs name it, and its offset when it is one."""
+    if zones is None or not zones.observations or not zones.consistent:
+        return None, None
+    biases = set(zones.observations.values())
+    return zones.describe(), (-biases.pop() if len(biases) == 1 else None)
+
+
 def assemble(
-    collector: Collector, report: ReadReport, knowledge: KnowledgeBase, description: str | None
+    collector: Collector,
+    report: ReadReport,
+    knowledge: KnowledgeBase,
+    description: str | None,
+    zones: ZoneHints | None = None,
 ) -> Diagnosis:
+    zone, offset = _machine_zone(zones)
+    zoned = zone is not None
+    where = {"time_zone": zone, "utc_offset_minutes": offset}
     findings = list(collector.findings.values())
     views = build_stage_views(findings)
-    files = FilesSummary(read=len(report.files), skipped=report.skipped)
+    files = FilesSummary(read=len(report.files), skipped=report.skipped, logs=report.files)
     present = present_logs(report)
     failed_stages = [s for s in STAGE_IDS if views[s].failed]
     verdict_stage = failed_stages[0] if failed_stages else None
@@ -315,7 +363,8 @@ def assemble(
             missing_logs=missing,
             how_to_collect=how,
             files=files,
-            updates=_updates(collector, views),
+            updates=_updates(collector, views, zoned),
+            **where,
         )
 
     ok_stages = [s for s in STAGE_IDS if views[s].successes or views[s].resolved]
@@ -349,7 +398,8 @@ def assemble(
             missing_logs=missing,
             how_to_collect=how,
             files=files,
-            updates=_updates(collector, views),
+            updates=_updates(collector, views, zoned),
+            **where,
         )
 
     missing = missing_logs(knowledge, None, None, [], present)
@@ -376,6 +426,7 @@ def assemble(
         missing_logs=missing,
         how_to_collect=how,
         files=files,
+        **where,
     )
 
 
@@ -399,5 +450,5 @@ def diagnose_upload(
     fast: bool = True,
 ) -> Diagnosis:
     knowledge = kb()
-    collector, report = collect_upload(path, knowledge, progress=progress, fast=fast)
-    return assemble(collector, report, knowledge, description)
+    collected = collect_upload(path, knowledge, progress=progress, fast=fast)
+    return assemble(collected.collector, collected.report, knowledge, description, collected.zones)

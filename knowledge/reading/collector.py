@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from knowledge import fastpath
 from knowledge.diagnosis.fold import (
@@ -38,7 +39,7 @@ from knowledge.models import (
     ProgressCallback,
     ReadReport,
 )
-from knowledge.reading.reader import LogReader, catalogue_name, sort_key
+from knowledge.reading.reader import LogReader, ZoneHints, catalogue_name, sort_key
 
 
 def _mark_end(fold: FileFold, reader: LogReader, source) -> None:
@@ -229,14 +230,21 @@ class Collector:
         return min(stages, key=STAGE_ORDER.__getitem__) if stages else None
 
 
+class Collected(NamedTuple):
+    collector: Collector
+    report: ReadReport
+    zones: ZoneHints
+
+
 def collect_upload(
     path: Path,
     knowledge: KnowledgeBase,
     *,
     progress: ProgressCallback | None = None,
     fast: bool = True,
-) -> tuple[Collector, ReadReport]:
-    """Reads every file of the upload at `path` once: the findings, and what was read."""
+) -> Collected:
+    """Reads every file of the upload at `path` once: the findings, what was read, and the
+    machine's time zone as the logs show it."""
     signatures = signature_set(knowledge, fast=fast)
     with open_upload(path) as upload:
         reader = LogReader(upload, fast=fast)
@@ -261,7 +269,7 @@ def collect_upload(
                 if progress is not None:
                     stage = collector.earliest_failed_stage()
                     progress(Progress(done, len(sources), source.path, stage))
-        return collector, reader.report(catalogue_name)
+        return Collected(collector, reader.report(catalogue_name), reader.zones)
 
 
 _SIGNATURE_SETS: dict[tuple[int, bool], SignatureSet] = {}

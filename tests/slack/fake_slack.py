@@ -3,6 +3,10 @@
 It runs on 127.0.0.1 in its own thread, records every request, and answers like Slack
 does for the methods the app calls. Tests reach it through SLACK_API_URL, through the
 `url_private_download` of the files they register, and through `response_url`.
+
+Files the app posts go the way of Slack's current upload API: files.getUploadURLExternal
+hands out an `upload_url` here, the bytes are POSTed to it, and files.completeUploadExternal
+shares them into a channel (and thread); `uploads` holds each with where it was shared.
 """
 
 from __future__ import annotations
@@ -44,6 +48,20 @@ class ServedFile:
 
 
 @dataclass
+class Upload:
+    """A file the app uploaded: announced, then its bytes, then shared (or not)."""
+
+    file_id: str
+    filename: str
+    length: int  # what files.getUploadURLExternal was told
+    alt_txt: str | None = None
+    data: bytes | None = None  # what was POSTed to the upload URL
+    title: str | None = None
+    channel: str | None = None  # set by files.completeUploadExternal
+    thread_ts: str | None = None
+
+
+@dataclass
 class FakeSlack:
     calls: list[ApiCall] = field(default_factory=list)
     file_requests: list[dict] = field(default_factory=list)  # path and headers of each GET
@@ -52,6 +70,7 @@ class FakeSlack:
     file_infos: dict[str, dict] = field(default_factory=dict)  # what files.info answers
     rate_limit_once: set[str] = field(default_factory=set)  # methods to answer 429 once
     errors: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
+    uploads: dict[str, Upload] = field(default_factory=dict)  # file id -> what was uploaded
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -70,6 +89,8 @@ class FakeSlack:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.startswith("/api/"):
                     fake._api(self, self.path.removeprefix("/api/"), body)
+                elif self.path.startswith("/upload/"):
+                    fake._receive_upload(self, self.path.removeprefix("/upload/"), body)
                 elif self.path.startswith("/response_url/"):
                     fake._record(fake.responses, {"path": self.path, **json.loads(body)})
                     _reply(self, 200, b"ok", "text/plain")
@@ -164,6 +185,11 @@ class FakeSlack:
             if c.params.get("channel") == channel and c.answer.get("ok")
         ]
 
+    def shared_files(self, channel: str) -> list[Upload]:
+        """Uploads completed into `channel` (their bytes arrived and they were shared)."""
+        with self._changed:
+            return [u for u in self.uploads.values() if u.channel == channel and u.data]
+
     def final_update(self, channel: str, ts: str, predicate: Callable[[dict], bool]) -> dict:
         """The latest chat.update of message `ts` once one satisfies `predicate`."""
 
@@ -223,10 +249,49 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V0UPLOAD", **(params.get("view") or {})}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0HOME", **(params.get("view") or {})}}
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         if method == "files.info":
             info = self.file_infos.get(params.get("file", ""))
             return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _upload_url(self, params: dict) -> dict:
+        # Slack requires both and a length above zero (invalid_arguments otherwise).
+        filename, length = params.get("filename"), params.get("length")
+        if not filename or not str(length or "").isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.uploads[file_id] = Upload(file_id, filename, int(length), params.get("alt_txt"))
+        return {"ok": True, "upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, request: BaseHTTPRequestHandler, file_id: str, body: bytes):
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            _reply(request, 404, b"not found", "text/plain")
+            return
+        with self._changed:
+            upload.data = body
+            self._changed.notify_all()
+        _reply(request, 200, f"OK - {len(body)}".encode(), "text/plain")
+
+    def _complete_upload(self, params: dict) -> dict:
+        files = json.loads(params.get("files") or "[]")
+        done = []
+        for item in files:
+            upload = self.uploads.get(item.get("id", ""))
+            # Slack completes only files whose announced length arrived in full.
+            if upload is None or upload.data is None or len(upload.data) != upload.length:
+                return {"ok": False, "error": "file_not_found"}
+            upload.title = item.get("title")
+            upload.channel = params.get("channel_id")
+            upload.thread_ts = params.get("thread_ts")
+            done.append({"id": upload.file_id, "name": upload.filename, "title": upload.title})
+        if not done:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "files": done}
 
     def _serve_file(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]

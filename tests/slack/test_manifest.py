@@ -15,6 +15,7 @@ def test_manifest_matches_what_the_app_listens_for():
         "commands",
         "chat:write",
         "files:read",
+        "files:write",  # the journey picture (handlers/journey.py)
         "channels:history",
         "groups:history",
         "im:history",
