@@ -7,17 +7,24 @@ that escapes is a bug.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .models import Diagnosis, ErrorInfo, Progress, ProgressCallback, ReadReport
+
+if TYPE_CHECKING:  # imported when used: `sccm error` need not load the engine
+    from .fleet import Fleet, FleetMachine, FleetProgressCallback, FleetReport
 
 __all__ = [
     "FAST_ENV",
     "Progress",
     "ProgressCallback",
+    "diagnose_fleet",
     "diagnose_path",
     "diagnose_symptom",
+    "open_fleet",
     "fast_path",
     "lookup_error",
     "read_logs",
@@ -68,6 +75,28 @@ def diagnose_path(
     return diagnose_upload(
         Path(path), description=description, progress=progress, fast=fast_path(fast)
     )
+
+
+def open_fleet(paths: Sequence[str | Path]) -> Fleet:
+    """`sccm fleet PATH...`: the machines in the uploads, to be diagnosed one by one
+    (`Fleet.diagnoses`). Close it (use `with`)."""
+    from .fleet import Fleet
+
+    return Fleet(paths)
+
+
+def diagnose_fleet(
+    paths: Sequence[str | Path],
+    *,
+    progress: FleetProgressCallback | None = None,
+    keep: Callable[[FleetMachine, Diagnosis], None] | None = None,
+    fast: bool | None = None,
+) -> FleetReport:
+    """`sccm fleet PATH... --json`: each machine diagnosed alone, and the groups by cause.
+    `keep(row, diagnosis)` sees each machine's full diagnosis as it is made."""
+    from .fleet import diagnose_fleet as _diagnose_fleet
+
+    return _diagnose_fleet(paths, fast=fast_path(fast), progress=progress, keep=keep)
 
 
 def diagnose_symptom(text: str) -> Diagnosis:

@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .archive import open_upload
+from .archive import Upload, open_upload
 from .codes import error_line_codes, find_codes, says_failed
 from .collect import collect_advice
+from .errors import InputError
 from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
+from .machines import Machine, describe, find_machines, several
 from .models import (
     ERROR,
     STAGE_IDS,
@@ -1069,33 +1071,69 @@ def diagnose_upload(
     progress: ProgressCallback | None = None,
     fast: bool = True,
 ) -> Diagnosis:
+    """The diagnosis of one machine's upload. An upload holding several machines' logs
+    is refused (SeveralMachines): merged into one timeline, healthy machines would hide
+    failing ones."""
+    with open_upload(path) as upload:
+        machines = find_machines(upload, client_ids=False)
+        if several(machines):
+            raise SeveralMachines(upload.label, machines)
+        return diagnose_opened(upload, description=description, progress=progress, fast=fast)
+
+
+class SeveralMachines(InputError):
+    """An upload holds the logs of several machines: `sccm fleet` diagnoses each."""
+
+    def __init__(self, label: str, machines: list[Machine]):
+        self.machines = machines
+        count = len(machines) if len(machines) > 1 else len(machines[0].mixed_ids)
+        super().__init__(
+            f"{label} holds the logs of {count} machines ({describe(machines)}), which one "
+            "diagnosis would merge; run `sccm fleet` on it to diagnose each machine"
+        )
+
+
+def diagnose_opened(
+    upload: Upload,
+    *,
+    description: str | None = None,
+    progress: ProgressCallback | None = None,
+    fast: bool = True,
+) -> Diagnosis:
+    """The diagnosis of an opened upload's files (one machine's): `sccm diagnose`'s work,
+    and `sccm fleet`'s for each machine."""
     knowledge = kb()
     signatures = _signature_set(knowledge, fast=fast)
-    with open_upload(path) as upload:
-        reader = LogReader(upload, fast=fast)
-        collector = Collector(knowledge, signatures)
-        sources = reader.sources_in_order()
+    reader = LogReader(upload, fast=fast)
+    collector = Collector(knowledge, signatures)
+    sources = reader.sources_in_order()
 
-        def read_one(index: int):
-            source = sources[index]
-            fold = collector.read_file(reader, source, index).resolve()
-            return fold, reader.hand_over(source)
+    def read_one(index: int):
+        source = sources[index]
+        fold = collector.read_file(reader, source, index).resolve()
+        return fold, reader.hand_over(source)
 
-        workers = worker_count(sum(source.size for source in sources), len(sources))
-        if workers > 1:
-            collector.prepare(reader, sources)
-        folds = map_in_order(
-            read_one, range(len(sources)), workers, size=lambda index: sources[index].size
-        )
-        with contextlib.closing(folds):  # an error here stops the workers at once
-            for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
-                reader.receive(source, tally)
-                collector.merge(fold)
-                if progress is not None:
-                    stage = collector.earliest_failed_stage()
-                    progress(Progress(done, len(sources), source.path, stage))
-        report = reader.report(catalogue_name)
+    workers = worker_count(sum(source.size for source in sources), len(sources))
+    if workers > 1:
+        collector.prepare(reader, sources)
+    folds = map_in_order(
+        read_one, range(len(sources)), workers, size=lambda index: sources[index].size
+    )
+    with contextlib.closing(folds):  # an error here stops the workers at once
+        for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
+            reader.receive(source, tally)
+            collector.merge(fold)
+            if progress is not None:
+                stage = collector.earliest_failed_stage()
+                progress(Progress(done, len(sources), source.path, stage))
+    report = reader.report(catalogue_name)
     return assemble(collector, report, knowledge, description)
+
+
+def warm_up(fast: bool = True) -> None:
+    """Load the knowledge base and compile its signatures now: done before forking
+    readers, every child inherits them instead of building its own."""
+    _signature_set(kb(), fast=fast)
 
 
 _SIGNATURE_SETS: dict[tuple[int, bool], SignatureSet] = {}
