@@ -17,7 +17,7 @@ from importlib import metadata
 from knowledge import api
 from knowledge.errors import InputError
 
-from . import text
+from . import fleet_text, text
 
 DESCRIPTION = """\
 Diagnose why software updates fail to reach a ConfigMgr (SCCM) client, from its logs or
@@ -44,6 +44,9 @@ examples:
   sccm diagnose logs.zip --full           everything: all evidence, codes, sources, alternatives
   sccm diagnose logs.zip --json           the same, as one JSON object
   sccm diagnose --symptom "updates stuck downloading at 0%"
+  sccm fleet logs.zip                     many machines: each diagnosed, grouped by cause
+  sccm fleet PC01.zip PC02/ --csv out.csv  several uploads; a CSV row per machine
+  sccm fleet logs.zip --machine PC01      one machine's whole diagnosis
   sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
   sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
   sccm logs logs.zip                      what was read and what was skipped
@@ -60,6 +63,20 @@ environment:
 
 exit status: 0 the command did its job (whatever the verdict); 2 bad input or usage (one
 'error:' line on stderr); 1 an internal bug.
+"""
+
+
+FLEET_DESCRIPTION = """\
+Finds the machines in the uploads (a folder or zip per machine, a zip of zips, a folder of
+zips, several paths, the site server's collected-files folders; two copies of
+ClientIDManagerStartup.log naming different clients in one folder are reported, not
+merged), diagnoses each alone exactly as `sccm diagnose` would, in parallel over the
+CPUs, and groups them by verdict and cause, the largest failing group first, with each
+group's shared next step.
+
+JSON: {"machines": [{"machine", "source", "verdict", "stage", "cause", "confidence",
+"summary", "error_codes", ...}], "groups": [{"verdict", "stage", "cause", "count",
+"machines", "next_step", ...}], "skipped": [{"name", "reason"}]}
 """
 
 
@@ -97,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--full",
         action="store_true",
         help="every evidence line, error code, step source and alternative (default: one screen)",
+    )
+
+    fleet = commands.add_parser(
+        "fleet",
+        help="diagnose each machine in uploads holding several, grouped by cause",
+        description=FLEET_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fleet.add_argument("paths", nargs="+", metavar="PATH", help=".zip, folder or log file")
+    fleet.add_argument("--json", action="store_true", help="print one JSON object")
+    fleet.add_argument(
+        "--csv", metavar="FILE", help="also write a row per machine to FILE (- for stdout)"
+    )
+    fleet.add_argument(
+        "--machine", metavar="NAME", help="print that one machine's whole diagnosis instead"
+    )
+    fleet.add_argument(
+        "--full", action="store_true", help="with --machine: the whole answer, as diagnose --full"
     )
 
     error = commands.add_parser("error", help="look up an error code in any spelling")
@@ -152,18 +187,56 @@ def _emit(payload, as_json: bool, render) -> None:
         print(render(payload))
 
 
-def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
+def _diagnosis(diagnosis, args: argparse.Namespace, hint: str | None = None) -> None:
     if args.json:
         _emit(diagnosis, True, None)
         return
-    hint = None
-    if not args.full:
+    if not args.full and hint is None:
         what = shlex.quote(args.path) if args.path else f"--symptom {shlex.quote(args.symptom)}"
         hint = f"All evidence, codes and sources: sccm diagnose {what} --full"
     console = text.console()
     if hint and len(hint) > console.width:  # a long path: one line still says how
         hint = "All evidence, codes and sources: the same command with --full"
     text.print_diagnosis(diagnosis, console, full=args.full, more_hint=hint)
+
+
+def _fleet(args: argparse.Namespace) -> None:
+    if args.machine:
+        if args.csv:
+            raise InputError("--csv lists every machine; leave out --machine")
+        with api.open_fleet(args.paths) as fleet:
+            fleet.only(args.machine)
+            for _row, diagnosis in fleet.diagnoses(fast=api.fast_path()):
+                if diagnosis is None:
+                    raise InputError(f"{args.machine}: {fleet.skipped[-1].reason}")
+                hint = None if args.full else "The whole answer: the same command with --full"
+                _diagnosis(diagnosis, args, hint=hint)
+        return
+    if args.full:
+        raise InputError("--full goes with --machine NAME (one machine's whole answer)")
+    report = api.diagnose_fleet(args.paths)
+    if args.csv:
+        _write_csv(report, args.csv)
+    if args.csv == "-":
+        return
+    if args.json:
+        _emit(report, True, None)
+        return
+    quoted = " ".join(shlex.quote(path) for path in args.paths)
+    first = report.machines[0].machine if report.machines else "NAME"
+    hint = f"One machine's whole diagnosis: sccm fleet {quoted} --machine {shlex.quote(first)}"
+    print(fleet_text.render_fleet(report, more_hint=hint), end="")
+
+
+def _write_csv(report, destination: str) -> None:
+    if destination == "-":
+        fleet_text.write_csv(report.machines, sys.stdout)
+        return
+    try:
+        with open(destination, "w", encoding="utf-8", newline="") as out:
+            fleet_text.write_csv(report.machines, out)
+    except OSError as problem:
+        raise InputError(f"could not write {destination} ({problem.strerror})") from None
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +254,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise InputError(
                 "say what to diagnose: `sccm diagnose logs.zip` or `sccm diagnose --symptom TEXT`"
             )
+    elif args.command == "fleet":
+        _fleet(args)
     elif args.command == "error":
         _emit(api.lookup_error(args.code), args.json, text.render_error)
     elif args.command == "logs":
