@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import textwrap
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from knowledge.fleet import FleetMachine, FleetReport
+if TYPE_CHECKING:
+    from knowledge.fleet import FleetGroup, FleetMachine, FleetReport
 
 from . import text
 
@@ -61,7 +62,7 @@ def headline(report: FleetReport) -> str:
     return f"{_machines(len(report.machines))}: {', '.join(parts)}"
 
 
-def group_title(group) -> str:
+def group_title(group: FleetGroup) -> str:
     """ "FAILURE at Content download (download)", "HEALTHY", "INCONCLUSIVE"."""
     if group.verdict == "failure" and group.stage:
         return f"FAILURE at {group.stage_title or group.stage} ({group.stage})"

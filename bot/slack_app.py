@@ -84,7 +84,16 @@ def build_app(settings: Settings) -> SlackApp:
     """The Bolt app with every listener registered, and the uploads a crash cut off
     resumed. Raises SettingsError when the store cannot be opened; then calls auth.test
     once (Bolt checks the token), so a revoked token fails with slack_bolt.error.BoltError."""
-    from handlers import app_home, commands, feedback, full_answer, modal, shortcuts, uploads
+    from handlers import (
+        app_home,
+        commands,
+        feedback,
+        fleet,
+        full_answer,
+        modal,
+        shortcuts,
+        uploads,
+    )
     from handlers.uploads import resume_unfinished, work_folder_prefix
 
     store = open_store(settings)  # local first: nothing connects on a bad path
@@ -107,7 +116,7 @@ def build_app(settings: Settings) -> SlackApp:
         ),
         work_prefix=work_folder_prefix(store.identity),
     )
-    for module in (commands, modal, uploads, shortcuts, feedback, full_answer, app_home):
+    for module in (commands, modal, uploads, shortcuts, feedback, full_answer, fleet, app_home):
         module.register(bolt, services)
     resume_unfinished(services, bolt.client)
     return SlackApp(bolt, services)

@@ -34,7 +34,7 @@ from pathlib import Path
 from .archive import Upload, open_upload
 from .codes import error_line_codes, find_codes, says_failed
 from .collect import collect_advice
-from .errors import InputError
+from .errors import SeveralMachines
 from .formats import NotFast
 from .kb import KnowledgeBase, StepRef, kb
 from .machines import Machine, describe, find_machines, several
@@ -1077,20 +1077,17 @@ def diagnose_upload(
     with open_upload(path) as upload:
         machines = find_machines(upload, client_ids=False)
         if several(machines):
-            raise SeveralMachines(upload.label, machines)
+            raise _several_machines(upload.label, machines)
         return diagnose_opened(upload, description=description, progress=progress, fast=fast)
 
 
-class SeveralMachines(InputError):
-    """An upload holds the logs of several machines: `sccm fleet` diagnoses each."""
-
-    def __init__(self, label: str, machines: list[Machine]):
-        self.machines = machines
-        count = len(machines) if len(machines) > 1 else len(machines[0].mixed_ids)
-        super().__init__(
-            f"{label} holds the logs of {count} machines ({describe(machines)}), which one "
-            "diagnosis would merge; run `sccm fleet` on it to diagnose each machine"
-        )
+def _several_machines(label: str, machines: list[Machine]) -> SeveralMachines:
+    count = len(machines) if len(machines) > 1 else len(machines[0].mixed_ids)
+    return SeveralMachines(
+        f"{label} holds the logs of {count} machines ({describe(machines)}), which one "
+        "diagnosis would merge; run `sccm fleet` on it to diagnose each machine",
+        [machine.name for machine in machines],
+    )
 
 
 def diagnose_opened(

@@ -94,6 +94,7 @@ class Fleet:
         self.found: list[_Found] = []
         self.skipped: list[SkippedFile] = []
         self._uploads: list[Upload] = []
+        self.workers = 0  # processes the last `diagnoses()` used
         first_problem: InputError | None = None
         try:
             for path in paths:
@@ -158,6 +159,7 @@ class Fleet:
         if workers is None:
             total = sum(source.size for item in found for source in item.machine.sources)
             workers = worker_count(total, len(found))
+        self.workers = workers
         warm_up(fast)  # built once here, inherited by every forked process
 
         def diagnose_one(index: int) -> Diagnosis | str:
