@@ -65,8 +65,9 @@ def find_machines(upload: Upload, *, client_ids: bool = True) -> list[Machine]:
     show two machines in one folder (a single diagnosis needs no more)."""
     units = _split(upload.sources, ())
     machines = []
-    for root, sources in sorted(units, key=lambda unit: unit[0].lower()):
-        machine = Machine(name=_name(root, upload.label), source=root, sources=sources)
+    for unit in sorted(units, key=lambda unit: "/".join(unit.root).lower()):
+        root = "/".join(unit.root)
+        machine = Machine(name=_name(root, upload.label), source=root, sources=unit.sources)
         _read_identity(machine, client_ids)
         machines.append(machine)
     _unique_names(machines)
@@ -128,10 +129,10 @@ def _folders(source: LogSource) -> tuple[str, ...]:
     return tuple(PurePosixPath(source.path).parts[:-1])
 
 
-def _split(sources: list[LogSource], base: tuple[str, ...]) -> list[tuple[str, list[LogSource]]]:
-    """(root, sources) per machine. `base` is the folder the sources came in (the
-    machine's root unless it splits): below the folders they all share, the first level
-    whose branches hold the same log name splits them, and each branch is split again."""
+def _split(sources: list[LogSource], base: tuple[str, ...]) -> list[_Unit]:
+    """The machines among `sources`. `base` is the folder they came in (the machine's
+    root unless it splits): below the folders they all share, the first level whose
+    branches hold the same log name splits them, and each branch is split again."""
     common = _common_folders(_folders(source) for source in sources)
     level = len(common)
     branches: dict[str, list[LogSource]] = {}
@@ -139,14 +140,54 @@ def _split(sources: list[LogSource], base: tuple[str, ...]) -> list[tuple[str, l
         folders = _folders(source)
         branches.setdefault(folders[level] if len(folders) > level else "", []).append(source)
     if len(branches) < 2 or not _share_a_log(branches.values()):
-        return [("/".join(base), sources)]
-    units = []
+        return [_Unit(base, sources, common)]
+    found = []
     for branch, members in branches.items():
         if branch == "":  # loose files beside the machines' folders: a machine of their own
-            units.append(("/".join(common), members))
+            found.append([_Unit(common, members, common)])
         else:
-            units.extend(_split(members, (*common, branch)))
-    return units
+            found.append(_split(members, (*common, branch)))
+    if any(len(units) > 1 for units in found):
+        # These branches are groups of machines (batch1/PC01, batch1/PC02): a sibling
+        # holding one machine is named by that machine's own folder (batch2/PC03).
+        for units in found:
+            if len(units) == 1:
+                units[0].root = _named_root(units[0].root, units[0].common)
+    return [unit for units in found for unit in units]
+
+
+@dataclass
+class _Unit:
+    root: tuple[str, ...]
+    sources: list[LogSource]
+    common: tuple[str, ...]  # the folders all its files share
+
+
+# Folders that hold logs rather than name a machine: a machine's root stops above them.
+_LOG_FOLDERS = {
+    "c",
+    "ccm",
+    "ccmsetup",
+    "cbs",
+    "log",
+    "logs",
+    "sms_ccm",
+    "system32",
+    "temp",
+    "windows",
+    "windowsupdate",
+}
+
+
+def _named_root(base: tuple[str, ...], common: tuple[str, ...]) -> tuple[str, ...]:
+    """A machine's root, down through the folders all its files share, as long as they
+    name something (`batch2/PC03`) and are not the log folders themselves (`PC03/Logs`)."""
+    root = base
+    for folder in common[len(base) :]:
+        if folder.lower() in _LOG_FOLDERS:
+            break
+        root = (*root, folder)
+    return root
 
 
 def _common_folders(paths: Iterable[tuple[str, ...]]) -> tuple[str, ...]:

@@ -271,3 +271,24 @@ def test_fleet_bad_input_is_one_error_line(tmp_path, capsys):
     assert main(["fleet", str(tmp_path / "missing.zip")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_machines_are_found_at_any_depth(tmp_path):
+    """Batches of machines: the split goes on inside each batch."""
+    root = tmp_path / "export"
+    write_folder(root / "batch1" / "PC01", machine_files("PC01"))
+    write_folder(root / "batch1" / "PC02", machine_files("PC02"))
+    write_folder(root / "batch2" / "PC03", machine_files("PC03"))
+    with Fleet([root]) as fleet:
+        assert fleet.names == ["PC01", "PC02", "PC03"]
+        assert [item.machine.source for item in fleet.found] == [
+            "batch1/PC01",
+            "batch1/PC02",
+            "batch2/PC03",
+        ]
+
+
+def test_csv_to_stdout_replaces_the_text(tmp_path, capsys):
+    assert main(["fleet", str(zip_of_zips(tmp_path)), "--csv", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["machine"] for row in rows] == list(FLEET)
