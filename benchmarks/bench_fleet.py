@@ -210,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         while handle.read(8 * MIB):
             pass
 
+    load_before = os.getloadavg()
     results = {mode: measure(mode, fleet_zip, args.repeat) for mode in ("bare", "fleet")}
     results["alone"] = measure("alone", alone_dir, 1)
+    load_after = os.getloadavg()
     for mode, result in results.items():
         if "error" in result:
             print(f"{mode}: not measured: {result['error']}")
@@ -255,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"fleet memory (all its processes):  {memory_verdict} "
         f"({memory:.0f} MiB, target < {MEMORY_TARGET_MIB} MiB)"
+    )
+    # On a machine shared with other work, wall time says how much CPU the others left;
+    # processor time says what the fleet itself cost next to the machines one by one.
+    cpu_ratio = results["fleet"]["cpu"] / results["alone"]["cpu"]
+    print(f"fleet cpu / per-machine cpu sum:   {cpu_ratio:.2f}x (the fleet's own overhead)")
+    print(
+        f"load average before / after:       {load_before[0]:.1f} / {load_after[0]:.1f} "
+        f"on {os.cpu_count()} cores (above the cores, wall times stretch)"
     )
     return 0
 
