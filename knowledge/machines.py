@@ -52,10 +52,17 @@ class Machine:
     sources: list[LogSource] = field(default_factory=list, repr=False)
     client_id: str | None = None  # "GUID:..." when ClientIDManagerStartup.log names it
     mixed_ids: list[str] = field(default_factory=list)  # several clients in one folder
+    loose: bool = False  # files lying beside other machines' folders, not in one of them
 
     @property
     def prefix(self) -> str:
         return f"{self.source}/" if self.source else ""
+
+    def holds(self, path: str) -> bool:
+        """Whether `path` (of the upload) is inside this machine's part of it."""
+        if not path.startswith(self.prefix):
+            return False
+        return not self.loose or "/" not in path[len(self.prefix) :]
 
 
 def find_machines(upload: Upload, *, client_ids: bool = True) -> list[Machine]:
@@ -67,7 +74,9 @@ def find_machines(upload: Upload, *, client_ids: bool = True) -> list[Machine]:
     machines = []
     for unit in sorted(units, key=lambda unit: "/".join(unit.root).lower()):
         root = "/".join(unit.root)
-        machine = Machine(name=_name(root, upload.label), source=root, sources=unit.sources)
+        machine = Machine(
+            name=_name(root, upload.label), source=root, sources=unit.sources, loose=unit.loose
+        )
         _read_identity(machine, client_ids)
         machines.append(machine)
     _unique_names(machines)
@@ -99,27 +108,28 @@ def machine_upload(upload: Upload, machine: Machine) -> Upload:
     """The machine's files as an upload of their own, as if its folder or zip had been
     given alone: paths lose the machine's prefix, skips outside it are left out. The
     files are still read through `upload`, which must stay open."""
-    if not machine.source:
-        return upload
+    if len(machine.sources) == len(upload.sources):
+        return upload  # the whole upload is this machine's
     prefix = machine.prefix
-    view = Upload(PurePosixPath(machine.source).name)
+    view = Upload(PurePosixPath(machine.source).name or upload.label)
     view.sources = [
         dataclasses.replace(source, path=source.path[len(prefix) :]) for source in machine.sources
     ]
     view.skipped = [
         SkippedFile(name=item.name[len(prefix) :], reason=item.reason)
         for item in upload.skipped
-        if item.name.startswith(prefix)
+        if machine.holds(item.name)
     ]
     return view
 
 
 def outside_machines(upload: Upload, machines: list[Machine]) -> list[SkippedFile]:
     """Skipped files of the upload that belong to no machine (a stray PDF at the top)."""
-    if len(machines) == 1 and not machines[0].source:
-        return list(upload.skipped)
-    prefixes = tuple(machine.prefix for machine in machines)
-    return [item for item in upload.skipped if not item.name.startswith(prefixes)]
+    if len(machines) == 1 and len(machines[0].sources) == len(upload.sources):
+        return []  # one machine: its diagnosis lists them
+    return [
+        item for item in upload.skipped if not any(machine.holds(item.name) for machine in machines)
+    ]
 
 
 # --- splitting by shared names --------------------------------------------------------
@@ -144,7 +154,7 @@ def _split(sources: list[LogSource], base: tuple[str, ...]) -> list[_Unit]:
     found = []
     for branch, members in branches.items():
         if branch == "":  # loose files beside the machines' folders: a machine of their own
-            found.append([_Unit(common, members, common)])
+            found.append([_Unit(common, members, common, loose=True)])
         else:
             found.append(_split(members, (*common, branch)))
     if any(len(units) > 1 for units in found):
@@ -161,6 +171,7 @@ class _Unit:
     root: tuple[str, ...]
     sources: list[LogSource]
     common: tuple[str, ...]  # the folders all its files share
+    loose: bool = False  # files beside other machines' folders (see Machine.loose)
 
 
 # Folders that hold logs rather than name a machine: a machine's root stops above them.

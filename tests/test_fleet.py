@@ -292,3 +292,21 @@ def test_csv_to_stdout_replaces_the_text(tmp_path, capsys):
     assert main(["fleet", str(zip_of_zips(tmp_path)), "--csv", "-"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [row["machine"] for row in rows] == list(FLEET)
+
+
+def test_loose_files_beside_machine_folders_are_a_machine_of_their_own(tmp_path):
+    members = {
+        f"{name}/{path}": text
+        for name in ("PC01", "PC02")
+        for path, text in machine_files(name).items()
+    }
+    members["WUAHandler.log"] = machine_files("PC04")["Logs/WUAHandler.log"]
+    members["notes.pdf"] = b"%PDF-1.4"
+    upload = write_zip(tmp_path / "mixed.zip", members)
+    report, full = fleet_of([upload])
+    assert [row["machine"] for row in report["machines"]] == ["mixed", "PC01", "PC02"]
+    assert full["mixed"]["files"]["read"] == 1  # only the loose log, not the machines' logs
+    assert full["mixed"]["cause"] == "scan.gpo_conflict"
+    assert [item["name"] for item in full["mixed"]["files"]["skipped"]] == ["notes.pdf"]
+    assert full["PC01"] == alone(tmp_path, "PC01")
+    assert report["skipped"] == []
