@@ -31,7 +31,7 @@ from knowledge.errors import InputError, SeveralMachines
 from knowledge.fleet import FleetReport
 from knowledge.models import Diagnosis
 
-Reader = Callable[[Path, "str | None", Callable[[Progress], None]], Diagnosis]
+Reader = Callable[[Path, "str | None", Callable], "Diagnosis | FleetAnswer"]
 
 POLL = 0.2  # seconds between checks of the deadline and the stop request
 ORPHAN_GRACE = 10  # seconds an orphaned child may outlive its deadline
@@ -79,7 +79,7 @@ def analyse_in_child(
     cancelled: threading.Event,
     progress: Callable[[Progress], None] | None = None,
     reader: Reader | None = None,
-) -> Diagnosis:
+) -> Diagnosis | FleetAnswer:
     """Diagnose `path` in a child process whose temporary files go under `scratch`.
 
     `reader` is what the child runs (the core's diagnosis by default); it must be a
