@@ -41,7 +41,7 @@ TARGET_SECONDS = 1.0
 
 
 def _busiest():
-    from knowledge.engine import MAX_EVIDENCE
+    from knowledge.diagnosis.verdict import MAX_EVIDENCE
     from knowledge.models import (
         STAGE_IDS,
         Diagnosis,

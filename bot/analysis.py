@@ -21,15 +21,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Literal
 
 from knowledge.api import Progress
-from knowledge.errors import InputError
-from knowledge.models import Diagnosis
+from knowledge.errors import InputError, SeveralMachines
+from knowledge.models import Diagnosis, FleetReport
 
-Reader = Callable[[Path, "str | None", Callable[[Progress], None]], Diagnosis]
+Reader = Callable[[Path, "str | None", Callable], "Diagnosis | FleetAnswer"]
 
 POLL = 0.2  # seconds between checks of the deadline and the stop request
 ORPHAN_GRACE = 10  # seconds an orphaned child may outlive its deadline
@@ -77,7 +78,7 @@ def analyse_in_child(
     cancelled: threading.Event,
     progress: Callable[[Progress], None] | None = None,
     reader: Reader | None = None,
-) -> Diagnosis:
+) -> Diagnosis | FleetAnswer:
     """Diagnose `path` in a child process whose temporary files go under `scratch`.
 
     `reader` is what the child runs (the core's diagnosis by default); it must be a
@@ -151,6 +152,34 @@ def diagnose(path: Path, description: str | None, report: Callable[[Progress], N
     from knowledge import api
 
     return api.diagnose_path(path, description=description, progress=report)
+
+
+@dataclass
+class FleetAnswer:
+    """An upload of several machines: the fleet report, and each machine's diagnosis by
+    the name the report gives it."""
+
+    report: FleetReport
+    diagnoses: dict[str, Diagnosis]
+
+
+def triage(path: Path, description: str | None, report: Callable) -> Diagnosis | FleetAnswer:
+    """The bot's reader: one machine's upload gets its diagnosis; an upload of several
+    (or several files in one message, downloaded into one folder) gets each machine's,
+    as `sccm fleet` makes them. `report` receives Progress, then FleetProgress."""
+    from knowledge import api
+
+    try:
+        return api.diagnose_path(path, description=description, progress=report)
+    except SeveralMachines:
+        pass  # listing the upload again costs little next to diagnosing its machines
+    diagnoses: dict[str, Diagnosis] = {}
+    fleet = api.diagnose_fleet(
+        [path],
+        progress=report,
+        keep=lambda row, diagnosis: diagnoses.update({row.machine: diagnosis}),
+    )
+    return FleetAnswer(fleet, diagnoses)
 
 
 def _child(

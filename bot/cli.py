@@ -18,7 +18,7 @@ from importlib import metadata
 from knowledge import api
 from knowledge.errors import InputError
 
-from . import text
+from . import fleet_text, text
 
 DESCRIPTION = """\
 Diagnose why software updates fail to reach a ConfigMgr (SCCM) client, from its logs or
@@ -52,6 +52,9 @@ examples:
   sccm diagnose logs.zip --picture j.png  also draw the journey: stages over time (PNG)
   sccm diagnose logs.zip --html r.html    also write a report for a ticket (one HTML file)
   sccm diagnose --symptom "updates stuck downloading at 0%"
+  sccm fleet logs.zip                     many machines: each diagnosed, grouped by cause
+  sccm fleet PC01.zip PC02/ --csv out.csv  several uploads; a CSV row per machine
+  sccm fleet logs.zip --machine PC01      one machine's whole diagnosis
   sccm error 0x87D00692                   also 87d00692, -2016409966, 2278557330
   sccm error 1603                         a Win32 number up to 65535 means 0x8007XXXX
   sccm logs logs.zip                      what was read and what was skipped
@@ -76,6 +79,19 @@ REDACT_HELP = (
     "hosts and e-mail addresses with stable tokens (host-1, user-1, ip-1 ...); verdict, "
     "stage, cause, codes, update ids, log names and times stay"
 )
+
+FLEET_DESCRIPTION = """\
+Finds the machines in the uploads (a folder or zip per machine, a zip of zips, a folder of
+zips, several paths, the site server's collected-files folders; two copies of
+ClientIDManagerStartup.log naming different clients in one folder are reported, not
+merged), diagnoses each alone exactly as `sccm diagnose` would, in parallel over the
+CPUs, and groups them by verdict and cause, the largest failing group first, with each
+group's shared next step.
+
+JSON: {"machines": [{"machine", "source", "verdict", "stage", "cause", "confidence",
+"summary", "error_codes", ...}], "groups": [{"verdict", "stage", "cause", "count",
+"machines", "next_step", ...}], "skipped": [{"name", "reason"}]}
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,6 +141,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a report for a ticket: one self-contained HTML file (verdict, stages, "
         "evidence, next steps with links, the picture, files read and skipped; prints well)",
+    )
+
+    fleet = commands.add_parser(
+        "fleet",
+        help="diagnose each machine in uploads holding several, grouped by cause",
+        description=FLEET_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fleet.add_argument("paths", nargs="+", metavar="PATH", help=".zip, folder or log file")
+    fleet.add_argument("--json", action="store_true", help="print one JSON object")
+    fleet.add_argument("--redact", action="store_true", help=REDACT_HELP)
+    fleet.add_argument(
+        "--csv", metavar="FILE", help="also write a row per machine to FILE (- for stdout)"
+    )
+    fleet.add_argument(
+        "--machine", metavar="NAME", help="print that one machine's whole diagnosis instead"
+    )
+    fleet.add_argument(
+        "--full", action="store_true", help="with --machine: the whole answer, as diagnose --full"
     )
 
     error = commands.add_parser("error", help="look up an error code in any spelling")
@@ -181,15 +216,15 @@ def _emit(payload, as_json: bool, render) -> None:
         print(render(payload))
 
 
-def _diagnosis(diagnosis, args: argparse.Namespace) -> None:
+def _diagnosis(diagnosis, args: argparse.Namespace, hint: str | None = None) -> None:
     if args.redact:
         diagnosis = api.redact_diagnosis(diagnosis)
-    _shareables(diagnosis, args)
+    if args.command == "diagnose":
+        _shareables(diagnosis, args)
     if args.json:
         _emit(diagnosis, True, None)
         return
-    hint = None
-    if not args.full:
+    if not args.full and hint is None:
         what = shlex.quote(args.path) if args.path else f"--symptom {shlex.quote(args.symptom)}"
         hint = f"All evidence, codes and sources: sccm diagnose {what} --full"
     console = text.console()
@@ -228,6 +263,48 @@ def _shareables(diagnosis, args: argparse.Namespace) -> None:
         _write(args.html, render_html(diagnosis, picture_png=png, source_name=name).encode())
 
 
+def _fleet(args: argparse.Namespace) -> None:
+    if args.machine:
+        if args.csv:
+            raise InputError("--csv lists every machine; leave out --machine")
+        with api.open_fleet(args.paths) as fleet:
+            fleet.only(args.machine)
+            for _row, diagnosis in fleet.diagnoses(fast=api.fast_path()):
+                if diagnosis is None:
+                    raise InputError(f"{args.machine}: {fleet.skipped[-1].reason}")
+                hint = None if args.full else "The whole answer: the same command with --full"
+                _diagnosis(diagnosis, args, hint=hint)
+        return
+    if args.full:
+        raise InputError("--full goes with --machine NAME (one machine's whole answer)")
+    report = api.diagnose_fleet(args.paths)
+    if args.redact:
+        report = api.redact_fleet_report(report)
+    if args.csv:
+        _write_csv(report, args.csv)
+    if args.csv == "-":
+        return
+    if args.json:
+        _emit(report, True, None)
+        return
+    # Masked, the hint names no path or machine (either may be a host's name).
+    quoted = "PATH..." if args.redact else " ".join(shlex.quote(path) for path in args.paths)
+    first = report.machines[0].machine if report.machines and not args.redact else "NAME"
+    hint = f"One machine's whole diagnosis: sccm fleet {quoted} --machine {shlex.quote(first)}"
+    print(fleet_text.render_fleet(report, more_hint=hint), end="")
+
+
+def _write_csv(report, destination: str) -> None:
+    if destination == "-":
+        fleet_text.write_csv(report.machines, sys.stdout)
+        return
+    try:
+        with open(destination, "w", encoding="utf-8", newline="") as out:
+            fleet_text.write_csv(report.machines, out)
+    except OSError as problem:
+        raise InputError(f"could not write {destination} ({problem.strerror})") from None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
@@ -247,6 +324,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise InputError(
                 "say what to diagnose: `sccm diagnose logs.zip` or `sccm diagnose --symptom TEXT`"
             )
+    elif args.command == "fleet":
+        _fleet(args)
     elif args.command == "error":
         _emit(api.lookup_error(args.code), args.json, text.render_error)
     elif args.command == "logs":

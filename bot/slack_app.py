@@ -88,6 +88,7 @@ def build_app(settings: Settings) -> SlackApp:
         app_home,
         commands,
         feedback,
+        fleet,
         full_answer,
         modal,
         shortcuts,
@@ -116,7 +117,17 @@ def build_app(settings: Settings) -> SlackApp:
         ),
         work_prefix=work_folder_prefix(store.identity),
     )
-    for module in (commands, modal, uploads, shortcuts, feedback, full_answer, app_home, unmasked):
+    for module in (
+        commands,
+        modal,
+        uploads,
+        shortcuts,
+        feedback,
+        full_answer,
+        fleet,
+        app_home,
+        unmasked,
+    ):
         module.register(bolt, services)
     resume_unfinished(services, bolt.client)
     return SlackApp(bolt, services)

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -21,14 +22,20 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from bot.downloads import neutralised
+from bot.fleet_text import group_title, headline
 from bot.text import decisive_evidence, short_source, short_time
 from knowledge import api
 from knowledge.models import STAGE_IDS, Alternative, Diagnosis, ErrorInfo, Evidence
+
+if TYPE_CHECKING:
+    from knowledge.models import FleetGroup, FleetReport
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -47,6 +54,10 @@ MASKED_NOTE = (
     "Host, user and network names are masked (host-1, user-1, ip-1 …); the person who "
     "uploaded the logs can get the unmasked answer in a DM."
 )
+PICK_MACHINE = "fleet_machine"  # the menu of machines under a fleet's summary
+MAX_OPTIONS = 100  # Slack's limit for a static menu
+MAX_OPTION_TEXT = 75
+NAMES_SHOWN = 40  # machine names listed in one group's line; the menu has them all
 SHORT_STEPS = 3
 SHORT_CODES = 3
 
@@ -582,3 +593,77 @@ def help_message() -> Message:
         _context("Slash commands cannot be used inside threads; uploads and the shortcut can."),
     ]
     return _message("SCCM triage: /sccm diagnose, error, stages, steps, help", blocks)
+
+
+# --- a fleet: several machines in one upload ---------------------------------------------
+
+
+def _group_lines(group: FleetGroup) -> list[str]:
+    title = f"*{escape(group_title(group))}* · {group.count} machine{'s' * (group.count != 1)}"
+    lines = [title]
+    if group.cause_title or group.cause:
+        lines.append(f"Cause: {escape(group.cause_title or group.cause or '')}")
+    names = group.machines[:NAMES_SHOWN]
+    more = (
+        f" and {len(group.machines) - len(names)} more" if len(group.machines) > len(names) else ""
+    )
+    lines.append(f"Machines: {escape(', '.join(names))}{more}")
+    if group.next_step and group.verdict != "healthy":
+        step = clip(escape(group.next_step.text), 600)
+        lines.append(f"Next step: {step} ({source_link(group.next_step.source)})")
+    return lines
+
+
+def _option(name: str, verdict: str, key: str) -> Option:
+    label = clip(f"{name} · {verdict}", MAX_OPTION_TEXT)
+    return Option(text=PlainTextObject(text=label), value=key)
+
+
+def fleet_message(
+    report: FleetReport, keys: dict[str, str], upload_names: Sequence[str] = ()
+) -> Message:
+    """The summary of a fleet: counts, the groups, what was not read, and the menu of
+    machines (`keys`: machine name -> kept answer key; failing machines listed first)."""
+    blocks: list[Block] = [_header(f"{headline(report)}")]
+    group_blocks: list[Block] = []
+    for group in report.groups:
+        group_blocks += _packed_sections(_group_lines(group))
+    room = MAX_BLOCKS - 5  # header, skipped, files, menu, and a note when cut
+    if len(group_blocks) > room:
+        cut = len(group_blocks) - room + 1
+        group_blocks = group_blocks[: room - 1]
+        group_blocks.append(_context(f"_{cut} more groups: run `sccm fleet` on the upload._"))
+    blocks += group_blocks
+    if report.skipped:
+        listed = "; ".join(f"{item.name}: {item.reason}" for item in report.skipped[:5])
+        more = f" and {len(report.skipped) - 5} more" if len(report.skipped) > 5 else ""
+        blocks.append(_context(escape(f"Not read: {listed}{more}")))
+    if upload_names:
+        blocks.append(_context(escape("Read: " + ", ".join(upload_names))))
+    order = {"failure": 0, "inconclusive": 1, "healthy": 2}
+    rows = sorted(report.machines, key=lambda row: order.get(row.verdict, 3))
+    options = [
+        _option(row.machine, row.verdict, keys[row.machine]) for row in rows if row.machine in keys
+    ]
+    if options:
+        blocks.append(
+            ActionsBlock(
+                block_id="fleet_machines",
+                elements=[
+                    StaticSelectElement(
+                        placeholder=PlainTextObject(text="Show one machine's diagnosis"),
+                        action_id=PICK_MACHINE,
+                        options=options[:MAX_OPTIONS],
+                    )
+                ],
+            )
+        )
+        if len(options) > MAX_OPTIONS:
+            blocks.append(
+                _context(f"The menu lists the first {MAX_OPTIONS} machines, failing ones first.")
+            )
+    fallback = headline(report)
+    if report.groups and report.groups[0].verdict == "failure":
+        top = report.groups[0]
+        fallback += f"; most at {top.stage_title or top.stage}: {top.cause_title or top.cause}"
+    return _message(fallback, blocks)

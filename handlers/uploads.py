@@ -36,7 +36,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.analysis import AnalysisCrashed, AnalysisStopped, analyse_in_child
+from bot.analysis import AnalysisCrashed, AnalysisStopped, FleetAnswer, analyse_in_child, triage
 from bot.downloads import (
     DownloadStopped,
     display_name,
@@ -48,10 +48,10 @@ from bot.store import StoreError, WorkRecord
 from bot.work import PoolFull
 from knowledge import api
 from knowledge.errors import InputError
-from knowledge.models import Diagnosis
+from knowledge.models import Diagnosis, FleetProgress
 
 from .app_home import remember_diagnosis
-from .blocks import Message, diagnosis_message, escape, notice, ready_notice
+from .blocks import Message, diagnosis_message, escape, fleet_message, notice, ready_notice
 from .journey import post_picture
 
 if TYPE_CHECKING:
@@ -329,7 +329,10 @@ def _outcome(
             deadline=deadline,
             cancelled=stopping,
             progress=progress.update,
+            reader=triage,
         )
+        if isinstance(diagnosis, FleetAnswer):  # several machines: one summary, each a pick away
+            return _fleet_answer(services, diagnosis, names), True
         remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
         return _answer_message(services, work, diagnosis, names), diagnosis
     except (DownloadStopped, AnalysisStopped) as stopped:
@@ -372,9 +375,20 @@ def _answer_message(
     )
 
 
-def _too_long(shown: str, limit: int, last: api.Progress | None) -> str:
+def _fleet_answer(services: Services, answer: FleetAnswer, names: list[str]) -> Message:
+    """The fleet's summary; each machine's diagnosis kept for the menu under it."""
+    keys = {
+        machine: services.answers.keep(diagnosis, [*names, machine])
+        for machine, diagnosis in answer.diagnoses.items()
+    }
+    return fleet_message(answer.report, keys, names)
+
+
+def _too_long(shown: str, limit: int, last: api.Progress | FleetProgress | None) -> str:
     if last is None:
         read = "it had not finished the first log file"
+    elif isinstance(last, FleetProgress):
+        read = f"it had diagnosed {last.done} of {last.total} machines; the rest were not read"
     else:
         read = f"it had read {last.files_read} of {last.files_total} log files"
         if last.current_file and last.files_read < last.files_total:
@@ -491,16 +505,22 @@ class ProgressMessage:
             if not self._finished:
                 self._edit(notice(text))
 
-    def update(self, step: api.Progress) -> None:
+    def update(self, step: api.Progress | FleetProgress) -> None:
         """Progress callback of the core; throttled to one edit per PROGRESS_INTERVAL."""
         now = time.monotonic()
         with self._lock:
             if self._finished or now - self._last_edit < PROGRESS_INTERVAL:
                 return
             self._last_edit = now
-            text = f"⏳ reading {self.what}: {step.files_read} of {step.files_total} files read"
-            if step.stage_found:
-                text += f"; first trouble seen at stage {step.stage_found}"
+            if isinstance(step, FleetProgress):
+                text = (
+                    f"⏳ reading {self.what}: {step.done} of {step.total} machines diagnosed"
+                    f", {step.failing} failing so far"
+                )
+            else:
+                text = f"⏳ reading {self.what}: {step.files_read} of {step.files_total} files read"
+                if step.stage_found:
+                    text += f"; first trouble seen at stage {step.stage_found}"
             self._edit(notice(text + "…"))
 
     def finish(self, message: Message) -> bool:

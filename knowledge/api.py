@@ -8,6 +8,7 @@ that escapes is a bug.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,17 +18,24 @@ from knowledge.models import Diagnosis, ErrorInfo, Progress, ProgressCallback, R
 if TYPE_CHECKING:
     from knowledge.kb import KnowledgeBase
 
+if TYPE_CHECKING:  # imported when used: `sccm error` need not load the engine
+    from knowledge.models import FleetMachine, FleetProgressCallback, FleetReport
+    from knowledge.reading.fleet import Fleet
+
 __all__ = [
     "FAST_ENV",
     "Progress",
     "ProgressCallback",
+    "diagnose_fleet",
     "diagnose_path",
     "diagnose_symptom",
+    "open_fleet",
     "fast_path",
     "knowledge_base",
     "lookup_error",
     "read_logs",
     "redact_diagnosis",
+    "redact_fleet_report",
     "redact_read_report",
     "warm_up",
 ]
@@ -79,6 +87,28 @@ def diagnose_path(
     )
 
 
+def open_fleet(paths: Sequence[str | Path]) -> Fleet:
+    """`sccm fleet PATH...`: the machines in the uploads, to be diagnosed one by one
+    (`Fleet.diagnoses`). Close it (use `with`)."""
+    from knowledge.reading.fleet import Fleet
+
+    return Fleet(paths)
+
+
+def diagnose_fleet(
+    paths: Sequence[str | Path],
+    *,
+    progress: FleetProgressCallback | None = None,
+    keep: Callable[[FleetMachine, Diagnosis], None] | None = None,
+    fast: bool | None = None,
+) -> FleetReport:
+    """`sccm fleet PATH... --json`: each machine diagnosed alone, and the groups by cause.
+    `keep(row, diagnosis)` sees each machine's full diagnosis as it is made."""
+    from knowledge.reading.fleet import diagnose_fleet as _diagnose_fleet
+
+    return _diagnose_fleet(paths, fast=fast_path(fast), progress=progress, keep=keep)
+
+
 def diagnose_symptom(text: str) -> Diagnosis:
     """`sccm diagnose --symptom TEXT`: the likely stage and cause from a typed description."""
     from knowledge.symptoms import diagnose_text
@@ -96,10 +126,9 @@ def lookup_error(code: str) -> ErrorInfo:
 def warm_up() -> None:
     """Loads the knowledge base and compiles the signatures now, so that the first
     diagnosis does not pay for it (the bot's analysis fork server calls this once)."""
-    from knowledge.kb import kb
-    from knowledge.reading.collector import signature_set
+    from knowledge.reading.collector import warm_up as _warm_up
 
-    signature_set(kb())
+    _warm_up()
 
 
 def knowledge_base() -> KnowledgeBase:
@@ -121,5 +150,12 @@ def redact_diagnosis(diagnosis: Diagnosis, masker=None) -> Diagnosis:
 def redact_read_report(report: ReadReport, masker=None) -> ReadReport:
     """`sccm logs --redact`: the read report with names masked as in `redact_diagnosis`."""
     from knowledge.redact import redact_read_report as _redact
+
+    return _redact(report, masker)
+
+
+def redact_fleet_report(report: FleetReport, masker=None) -> FleetReport:
+    """`sccm fleet --redact`: machine names and what the rows quote, masked."""
+    from knowledge.redact import redact_fleet_report as _redact
 
     return _redact(report, masker)

@@ -11,3 +11,12 @@ class InputError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class SeveralMachines(InputError):
+    """The upload holds the logs of several machines, which one diagnosis would merge:
+    `sccm fleet` (knowledge/fleet.py) diagnoses each. `machines` names them."""
+
+    def __init__(self, message: str, machines: list[str]):
+        super().__init__(message)
+        self.machines = machines

@@ -247,3 +247,54 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+# --- `sccm fleet` ------------------------------------------------------------------
+
+
+class FleetMachine(BaseModel):
+    """One machine's row: `sccm fleet --json`'s `machines`, and a CSV row."""
+
+    machine: str
+    source: str  # the path given, then the folder or zip inside it
+    verdict: str
+    stage: str | None = None
+    cause: str | None = None
+    confidence: float = 0.0
+    summary: str
+    error_codes: list[str] = Field(default_factory=list)
+    stage_title: str | None = None
+    cause_title: str | None = None
+    client_id: str | None = None
+
+
+class FleetGroup(BaseModel):
+    """Machines with the same verdict, stage and cause, and what to do for all of them."""
+
+    verdict: str
+    stage: str | None = None
+    cause: str | None = None
+    count: int
+    machines: list[str]
+    stage_title: str | None = None
+    cause_title: str | None = None
+    next_step: NextStep | None = None
+
+
+class FleetReport(BaseModel):
+    machines: list[FleetMachine] = Field(default_factory=list)
+    groups: list[FleetGroup] = Field(default_factory=list)
+    skipped: list[SkippedFile] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetProgress:
+    """How far a fleet diagnosis is: machines done of all, and the one just finished."""
+
+    done: int
+    total: int
+    machine: str
+    failing: int  # machines found failing so far
+
+
+FleetProgressCallback = Callable[[FleetProgress], None]

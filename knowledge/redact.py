@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from knowledge.models import Diagnosis, ReadReport
+from knowledge.models import Diagnosis, FleetReport, ReadReport
 
 
 def _words(text: str) -> frozenset[str]:
@@ -215,6 +215,12 @@ class Masker:
             self._bare_pattern = None
 
     # --- the two passes ----------------------------------------------------------------
+
+    def learn_host(self, name: str) -> None:
+        """A name known to be a machine's (a fleet's folder or zip name): masked wherever
+        it appears bare."""
+        self.token("host", name)
+        self._learn("host", name)
 
     def learn(self, text: str) -> None:
         """Read `text` for names, so that a bare mention elsewhere is masked too."""
@@ -473,3 +479,16 @@ def redact_text(text: str, masker: Masker | None = None) -> str:
     masker = masker or Masker()
     masker.learn(text)
     return masker.mask(text)
+
+
+def redact_fleet_report(report: FleetReport, masker: Masker | None = None) -> FleetReport:
+    """`sccm fleet --redact`: machine names (their folders or zips, often host names) and
+    everything the rows quote, masked as in `redact_diagnosis`."""
+    masker = masker or Masker()
+    for row in report.machines:
+        masker.learn_host(row.machine)
+    data = _masked_dump(report.model_dump(), masker)
+    # A row's `source` is a path (a Diagnosis's `source` is a kept word: "logs").
+    for row, original in zip(data["machines"], report.machines, strict=True):
+        row["source"] = masker.mask_path(original.source)
+    return FleetReport.model_validate(data)

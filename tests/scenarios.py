@@ -166,3 +166,10 @@ def _dts_error(code: str, count: int) -> str:
         f"CDTSJob::HandleErrors: DTS Job '{DTS_JOB}' BITS Job '{BITS_JOB}' under user 'S-1-5-18' "
         f"OldErrorCount {count - 1} NewErrorCount {count} ErrorCode {code}"
     )
+
+
+def scenario_upload(file: str, index: int = 0) -> dict[str, str]:
+    """The files of the `index`th scenario of knowledge/data/scenarios/<file>.yaml."""
+    from knowledge.scenarios import load_scenarios
+
+    return render(load_scenarios()[file].scenarios[index])

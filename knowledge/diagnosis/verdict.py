@@ -22,6 +22,9 @@ from knowledge.diagnosis.fold import (
     Finding,
     _UpdateTrack,
 )
+from knowledge.errors import SeveralMachines
+from knowledge.intake.archive import Upload, open_upload
+from knowledge.intake.machines import Machine, describe, find_machines, several
 from knowledge.kb import KnowledgeBase, StepRef, kb
 from knowledge.models import (
     STAGE_IDS,
@@ -37,7 +40,7 @@ from knowledge.models import (
     UpdateStep,
     iso_time,
 )
-from knowledge.reading.collector import Collector, collect_upload
+from knowledge.reading.collector import Collector, collect_opened
 from knowledge.reading.reader import ZoneHints
 
 MAX_EVIDENCE = 10
@@ -449,6 +452,34 @@ def diagnose_upload(
     progress: ProgressCallback | None = None,
     fast: bool = True,
 ) -> Diagnosis:
+    """The diagnosis of one machine's upload. An upload holding several machines' logs
+    is refused (SeveralMachines): merged into one timeline, healthy machines would hide
+    failing ones."""
+    with open_upload(path) as upload:
+        machines = find_machines(upload, client_ids=False)
+        if several(machines):
+            raise _several_machines(upload.label, machines)
+        return diagnose_opened(upload, description=description, progress=progress, fast=fast)
+
+
+def _several_machines(label: str, machines: list[Machine]) -> SeveralMachines:
+    count = len(machines) if len(machines) > 1 else len(machines[0].mixed_ids)
+    return SeveralMachines(
+        f"{label} holds the logs of {count} machines ({describe(machines)}), which one "
+        "diagnosis would merge; run `sccm fleet` on it to diagnose each machine",
+        [machine.name for machine in machines],
+    )
+
+
+def diagnose_opened(
+    upload: Upload,
+    *,
+    description: str | None = None,
+    progress: ProgressCallback | None = None,
+    fast: bool = True,
+) -> Diagnosis:
+    """The diagnosis of an opened upload's files (one machine's): `sccm diagnose`'s work,
+    and `sccm fleet`'s for each machine."""
     knowledge = kb()
-    collected = collect_upload(path, knowledge, progress=progress, fast=fast)
+    collected = collect_opened(upload, knowledge, progress=progress, fast=fast)
     return assemble(collected.collector, collected.report, knowledge, description, collected.zones)

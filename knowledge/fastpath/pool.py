@@ -43,11 +43,14 @@ MAX_WORKERS = 8
 
 # What the children run, set just before they are forked (inherited, never pickled).
 _job: tuple[Callable, Sequence] | None = None
+# True in a child: work that itself reads in parallel (a fleet's machine, each one an
+# upload) reads in that child alone instead of forking a second layer of processes.
+_in_child = False
 
 
 def worker_count(total_bytes: int, files: int) -> int:
     """How many processes should read an upload of this size: 1 means this one alone."""
-    if total_bytes < MIN_PARALLEL_BYTES or files < 2:
+    if total_bytes < MIN_PARALLEL_BYTES or files < 2 or _in_child:
         return 1
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return 1
@@ -148,5 +151,7 @@ def _reap(children: list) -> None:
 
 
 def _run(index: int):
+    global _in_child
+    _in_child = True
     work, items = _job
     return work(items[index])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from pathlib import Path
 from typing import NamedTuple
 
 from knowledge import fastpath
@@ -31,8 +30,8 @@ from knowledge.diagnosis.fold import (
 )
 from knowledge.diagnosis.signatures import SignatureSet
 from knowledge.fastpath import NotFast, keep_analysis, map_in_order, worker_count
-from knowledge.intake.archive import open_upload
-from knowledge.kb import KnowledgeBase
+from knowledge.intake.archive import Upload
+from knowledge.kb import KnowledgeBase, kb
 from knowledge.models import (
     ERROR,
     Progress,
@@ -236,40 +235,45 @@ class Collected(NamedTuple):
     zones: ZoneHints
 
 
-def collect_upload(
-    path: Path,
+def collect_opened(
+    upload: Upload,
     knowledge: KnowledgeBase,
     *,
     progress: ProgressCallback | None = None,
     fast: bool = True,
 ) -> Collected:
-    """Reads every file of the upload at `path` once: the findings, what was read, and the
+    """Reads every file of an opened upload once: the findings, what was read, and the
     machine's time zone as the logs show it."""
     signatures = signature_set(knowledge, fast=fast)
-    with open_upload(path) as upload:
-        reader = LogReader(upload, fast=fast)
-        collector = Collector(knowledge, signatures)
-        sources = reader.sources_in_order()
+    reader = LogReader(upload, fast=fast)
+    collector = Collector(knowledge, signatures)
+    sources = reader.sources_in_order()
 
-        def read_one(index: int):
-            source = sources[index]
-            fold = collector.read_file(reader, source, index).resolve()
-            return fold, reader.hand_over(source)
+    def read_one(index: int):
+        source = sources[index]
+        fold = collector.read_file(reader, source, index).resolve()
+        return fold, reader.hand_over(source)
 
-        workers = worker_count(sum(source.size for source in sources), len(sources))
-        if workers > 1:
-            collector.prepare(reader, sources)
-        folds = map_in_order(
-            read_one, range(len(sources)), workers, size=lambda index: sources[index].size
-        )
-        with contextlib.closing(folds):  # an error here stops the workers at once
-            for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
-                reader.receive(source, tally)
-                collector.merge(fold)
-                if progress is not None:
-                    stage = collector.earliest_failed_stage()
-                    progress(Progress(done, len(sources), source.path, stage))
-        return Collected(collector, reader.report(catalogue_name), reader.zones)
+    workers = worker_count(sum(source.size for source in sources), len(sources))
+    if workers > 1:
+        collector.prepare(reader, sources)
+    folds = map_in_order(
+        read_one, range(len(sources)), workers, size=lambda index: sources[index].size
+    )
+    with contextlib.closing(folds):  # an error here stops the workers at once
+        for done, (source, (fold, tally)) in enumerate(zip(sources, folds, strict=True), 1):
+            reader.receive(source, tally)
+            collector.merge(fold)
+            if progress is not None:
+                stage = collector.earliest_failed_stage()
+                progress(Progress(done, len(sources), source.path, stage))
+    return Collected(collector, reader.report(catalogue_name), reader.zones)
+
+
+def warm_up(fast: bool = True) -> None:
+    """Load the knowledge base and compile its signatures now: done before forking
+    readers, every child inherits them instead of building its own."""
+    signature_set(kb(), fast=fast)
 
 
 _SIGNATURE_SETS: dict[tuple[int, bool], SignatureSet] = {}
