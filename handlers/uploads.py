@@ -242,10 +242,15 @@ def run_work(services: Services, client: WebClient, work: WorkRecord, progress: 
     work.attempts += 1
     _set_state(services, work, state="running", attempts=work.attempts)
     answer, diagnosis = _outcome(services, client, work, progress)
+    answered = diagnosis is not None
+    if isinstance(diagnosis, FleetAnswer):
+        diagnosis = None  # a fleet's summary: its machines' diagnoses are kept by their menu
     if answer is None:  # the app stops: the record stays unfinished for the next start
         progress.finish(_stopping_notice(label(work.files)))
         return
-    delivered = complete(services, client, work, progress, answer, diagnosis=diagnosis)
+    delivered = complete(
+        services, client, work, progress, answer, diagnosis=diagnosis, answered=answered
+    )
     if delivered:  # the picture of the answer as shown (masked where it was masked)
         post_picture(client, work.channel, progress.thread_ts, answer.diagnosis)
     if delivered and progress.was_queued and work.user_id:
@@ -273,18 +278,22 @@ def complete(
     answer: Message,
     *,
     diagnosis: Diagnosis | None = None,
+    answered: bool | None = None,
 ) -> bool:
     """Deliver the answer, record that it was given, and give the diagnosis to uploads of
     the same files waiting in other conversations (each masked as its conversation wants).
     The store keeps only the state: the answer quotes the logs, so it stays in memory
-    (bot/answers.py). `diagnosis` is None when the answer is a notice, never reused.
+    (bot/answers.py). `diagnosis` is None when the answer is a notice, never reused, or a
+    fleet's summary (`answered`: the upload was answered all the same).
     False when it could not be delivered."""
     if diagnosis is not None:  # before anyone sees the answer, so a re-share finds it
         names = [display_name(f) for f in work.files]
         services.answers.keep_for_files(work.file_key, diagnosis, names)
     if not progress.finish(answer):
         return False  # its user was told the app stopped; the record stays for the next start
-    state = "failed" if diagnosis is None else "done"
+    if answered is None:
+        answered = diagnosis is not None
+    state = "done" if answered else "failed"
     _set_state(services, work, state=state)
     try:
         followers = services.store.waiting_for(work.file_key)
@@ -304,7 +313,7 @@ def complete(
 
 def _outcome(
     services: Services, client: WebClient, work: WorkRecord, progress: ProgressMessage
-) -> tuple[Message | None, Diagnosis | None]:
+) -> tuple[Message | None, Diagnosis | FleetAnswer | None]:
     """The answer to post and the diagnosis when there is one (it may be reused), or
     (None, None) when the app stops. The download folder is removed before the answer is
     posted, whatever happened: success, bad input, a crash of the reading process, a stop
@@ -332,7 +341,7 @@ def _outcome(
             reader=triage,
         )
         if isinstance(diagnosis, FleetAnswer):  # several machines: one summary, each a pick away
-            return _fleet_answer(services, diagnosis, names), True
+            return _fleet_answer(services, diagnosis, names), diagnosis
         remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
         return _answer_message(services, work, diagnosis, names), diagnosis
     except (DownloadStopped, AnalysisStopped) as stopped:

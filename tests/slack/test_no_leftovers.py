@@ -65,6 +65,7 @@ def seen_at_the_end(running_app: RunningApp, monkeypatch: pytest.MonkeyPatch):
     def use(reader) -> list[list[Path]]:
         def analyse(target: Path, *, scratch: Path, **options):
             try:
+                options.pop("reader", None)  # the app's own reader, replaced by the test's
                 return analysis.analyse_in_child(target, scratch=scratch, reader=reader, **options)
             finally:
                 seen.append(sorted(p for p in scratch.rglob("*")))
