@@ -33,6 +33,8 @@ class Leases:
         self.seconds = seconds
         self.owner = owner or uuid.uuid4().hex[:12]
         self._stop = threading.Event()
+        self._taking = threading.Event()  # cleared on stop: renew only, take nothing new
+        self._taking.set()
         self._thread: threading.Thread | None = None
 
     def stamp(self, work: WorkRecord) -> WorkRecord:
@@ -68,10 +70,18 @@ class Leases:
             except StoreError as problem:
                 log.error("cannot renew this replica's leases: %s", problem)
                 continue
+            if not self._taking.is_set():
+                continue
             taken = self.take_over()
-            if taken and not self._stop.is_set():
+            # stopping meanwhile: leave them claimed; `release` hands them on
+            if taken and self._taking.is_set():
                 log.info("took over %d upload(s) left by another replica", len(taken))
                 on_taken(taken)
+
+    def stop_taking(self) -> None:
+        """The replica is stopping: keep renewing what it runs, take over nothing more
+        (it could no longer queue it)."""
+        self._taking.clear()
 
     def release(self) -> None:
         """Stop renewing and let go of this replica's unfinished work at once, so another

@@ -57,6 +57,7 @@ class SlackApp:
         uploads stay recorded and are read again at the next start. Returns how many
         jobs were still running at the end. Their leases are let go, so another replica
         (if any) reads them again at once."""
+        self.services.leases.stop_taking()
         unfinished = self.services.pool.shutdown(wait=True, deadline=deadline)
         self.services.leases.release()
         return unfinished

@@ -23,11 +23,12 @@ import pytest
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
 from bot.serve import wsgi_app
+from bot.settings import SettingsError, load_settings
 from bot.store import DatabaseStore, SqliteStore, WorkRecord
 
 from .conftest import CHANNEL, USER
 from .fake_slack import TEAM, FakeSlack
-from .served import ServedApp, environment
+from .served import ServedApp, environment, free_port, run_once
 from .test_durable import many_logs_zip, progress_messages
 from .test_end_to_end import file_share, gpo_conflict_zip, has_diagnosis
 from .test_store import press_payload
@@ -337,3 +338,51 @@ def test_two_workspaces_install_and_each_is_answered_with_its_own_token(
     finally:
         first.stop()
         second.stop()
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        ({"SCCM_BOT_DATABASE_URL": "mysql://db/x"}, "SCCM_BOT_DATABASE_URL is malformed: uses"),
+        ({"SCCM_BOT_DATABASE_URL": "not a url"}, "is not a database URL"),
+        (
+            {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET},
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set",
+        ),
+        ({"SLACK_CLIENT_SECRET": CLIENT_SECRET}, "SLACK_CLIENT_ID is not set"),
+    ],
+)
+def test_database_and_oauth_settings_are_checked_at_start(clean_env, variables, says):
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
+    for name, value in variables.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        load_settings("http")
+
+
+def test_installs_by_many_workspaces_need_http_mode(clean_env):
+    clean_env.setenv("SLACK_CLIENT_ID", CLIENT_ID)
+    clean_env.setenv("SLACK_CLIENT_SECRET", CLIENT_SECRET)
+    clean_env.setenv("SLACK_APP_TOKEN", "xapp-1")
+    with pytest.raises(SettingsError, match="need HTTP mode"):
+        load_settings("socket")
+    clean_env.setenv("SLACK_SIGNING_SECRET", "secret")
+    settings, mode = load_settings("http")
+    assert settings.oauth and settings.slack_bot_token is None and mode == "http"
+
+
+def test_an_unreachable_database_stops_the_app_with_one_line_without_its_password(
+    fake_slack: FakeSlack, tmp_path: Path
+):
+    nobody_listens = f"postgresql://sccm:hunter2@127.0.0.1:{free_port()}/sccm"
+    env = environment(fake_slack, tmp_path / "x.sqlite3", tmp_path)
+    result = run_once({**env, "SCCM_BOT_DATABASE_URL": nobody_listens})
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: SCCM_BOT_DATABASE_URL postgresql+psycopg://sccm:***@127.0.0.1")
+    assert "hunter2" not in result.stderr and "refused" in line.lower()
+    assert fake_slack.calls == [], "nothing connected to Slack"
