@@ -76,7 +76,10 @@ class Leases:
             # stopping meanwhile: leave them claimed; `release` hands them on
             if taken and self._taking.is_set():
                 log.info("took over %d upload(s) left by another replica", len(taken))
-                on_taken(taken)
+                try:
+                    on_taken(taken)
+                except Exception:  # keep renewing: this replica's own work depends on it
+                    log.exception("could not resume the work taken over")
 
     def stop_taking(self) -> None:
         """The replica is stopping: keep renewing what it runs, take over nothing more
@@ -90,6 +93,9 @@ class Leases:
         if self._thread is not None:
             self._thread.join(timeout=5)
         try:
-            self.store.release_leases(self.owner)
+            released = self.store.release_leases(self.owner)
         except StoreError as problem:
             log.error("cannot release this replica's leases: %s", problem)
+            return
+        if released:
+            log.info("let go of %d unfinished upload(s): another replica reads them", released)

@@ -147,8 +147,9 @@ class Store(Protocol):
     def renew_leases(self, owner: str, lease_seconds: float) -> int:
         """Extend the leases of `owner`'s unfinished work; how many it holds."""
 
-    def release_leases(self, owner: str) -> None:
-        """Give up `owner`'s leases at once (a graceful stop): another replica takes over."""
+    def release_leases(self, owner: str) -> int:
+        """Give up `owner`'s leases at once (a graceful stop): another replica takes over.
+        Returns how many it held."""
 
     def take_over(
         self, owner: str, lease_seconds: float, *, everything: bool = False
@@ -466,13 +467,15 @@ class DatabaseStore:
             )
             return len(renewed.all())
 
-    def release_leases(self, owner: str) -> None:
+    def release_leases(self, owner: str) -> int:
         with self._writing() as db:
-            db.execute(
+            released = db.execute(
                 update(schema.work)
                 .where(_W.owner == owner, _W.state.in_(ACTIVE))
                 .values(lease_until=None)
+                .returning(_W.id)
             )
+            return len(released.all())
 
     def take_over(
         self, owner: str, lease_seconds: float, *, everything: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
 import threading
 import time
@@ -222,6 +223,25 @@ def test_a_replica_killed_mid_analysis_has_its_upload_finished_by_the_other(
     assert any("reading it again" in text for text in notes), "the user saw what happened"
     assert len(fake_slack.file_requests) == 2, "the second replica downloaded it again"
     assert "took over 1 upload" in second.log.read_text()
+
+
+def test_a_replica_stopped_with_sigterm_hands_its_upload_on_at_once(
+    replicas: tuple[ServedApp, ServedApp], fake_slack: FakeSlack
+):
+    first, second = replicas
+    upload = fake_slack.add_file("logs.zip", gpo_conflict_zip(), trickle_seconds=60)
+    assert first.post(envelope(file_share(upload, ts="1710100150.000100")), "application/json")
+    fake_slack.wait_for(lambda: fake_slack.file_requests, timeout=30)  # downloading
+    stopped_at = time.monotonic()
+    first.process.send_signal(signal.SIGTERM)
+    assert first.process.wait(15) == 0
+    (posted,) = progress_messages(fake_slack)
+    fake_slack.files[next(iter(fake_slack.files))].trickle_seconds = 0  # served at once now
+    final = fake_slack.final_update(CHANNEL, posted.answer["ts"], has_diagnosis)
+    assert has_diagnosis(final)
+    assert "let go of 1 unfinished upload(s)" in first.log.read_text(), "not a lapsed lease"
+    assert "took over 1 upload" in second.log.read_text()
+    assert time.monotonic() - stopped_at < 30
 
 
 def test_feedback_pressed_on_one_replica_is_seen_by_the_other(
