@@ -40,6 +40,11 @@ settings (environment; the README's "Settings" lists them all):
   SCCM_BOT_STOP_SECONDS (8)                on SIGTERM or Ctrl-C: time running analyses
                                            get to finish; then their users are told
                                            they were stopped, and the process exits
+  SCCM_BOT_DATABASE_URL                    postgresql://user@host:5432/db: replicas share
+                                           work, dedupe and feedback (docs/deploy.md);
+                                           unset: the SQLite file SCCM_BOT_FEEDBACK_DB
+  SLACK_CLIENT_ID, SLACK_CLIENT_SECRET     many workspaces install the app at
+                                           /slack/install (instead of SLACK_BOT_TOKEN)
 """
 
 EPILOG = """\

@@ -61,12 +61,21 @@ class Downloader:
     timeout: float = 60.0  # the longest wait for any one read
     deadline_seconds: float = 300.0  # the whole download, redirects included
 
-    def fetch(self, file: dict, folder: Path, *, cancelled: threading.Event | None = None) -> Path:
-        """Download one Slack file object into `folder`; returns the local path.
+    def fetch(
+        self,
+        file: dict,
+        folder: Path,
+        *,
+        cancelled: threading.Event | None = None,
+        token: str | None = None,
+    ) -> Path:
+        """Download one Slack file object into `folder`; returns the local path. `token`:
+        the file's workspace's bot token when the app serves several (default: `token`).
 
         Raises DownloadRefused (with what to do) for any problem, DownloadStopped when
         `cancelled` is set."""
         name = display_name(file)
+        token = self.token if token is None else token
         deadline = time.monotonic() + self.deadline_seconds
         cancelled = cancelled or _unstoppable()
         size = file.get("size")
@@ -87,7 +96,7 @@ class Downloader:
             with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
                 for _hop in range(MAX_REDIRECTS + 1):
                     self._check_origin(url, name)
-                    headers = {"Authorization": f"Bearer {self.token}"}
+                    headers = {"Authorization": f"Bearer {token}"}
                     left = max(0.1, min(self.timeout, deadline - time.monotonic()))
                     with http.stream("GET", url, headers=headers, timeout=left) as response:
                         if response.is_redirect and "location" in response.headers:

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Bolt's defaults for the OAuth install (multi-workspace mode): the page with the "Add to
+# Slack" link, and where Slack sends the installer back with a code.
+INSTALL_PATHS = ("/slack/install", "/slack/oauth_redirect")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 BIND_HOST = "0.0.0.0"  # inside a container the port is published by Docker
 CONNECTION_SECONDS = 15  # an idle connection, or a request still arriving, is closed after
@@ -148,17 +151,35 @@ class HttpServer:
         """Everything is closed when serve_forever returns; kept for symmetry."""
 
 
-def wsgi_app(events: WsgiApp | None, healthy: Callable[[], bool]) -> WsgiApp:
-    """/healthz answered here; /slack/events goes to `events` (Bolt behind its guard);
-    anything else, or /slack/events without `events` (Socket Mode), is 404."""
+def wsgi_app(
+    events: WsgiApp | None,
+    healthy: Callable[[], bool],
+    *,
+    database: Callable[[], str | None] | None = None,
+    installs: WsgiApp | None = None,
+) -> WsgiApp:
+    """/healthz answered here: 503 when Slack is not connected (Socket Mode) or the
+    database does not answer (`database` says why), so a load balancer sends requests
+    only to replicas that can keep what they accept. /slack/events goes to `events` (Bolt
+    behind its guard); the install pages to `installs` (Bolt's OAuth flow, which checks
+    its own state parameter and cookie); anything else is 404."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-            ok = healthy()
-            start_response("200 OK" if ok else "503 Service Unavailable", _TEXT)
-            return [b"ok\n" if ok else b"not connected to Slack\n"]
-        if events is not None and environ.get("PATH_INFO") == EVENTS_PATH:
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+            if not healthy():
+                start_response("503 Service Unavailable", _TEXT)
+                return [b"not connected to Slack\n"]
+            problem = database() if database is not None else None
+            if problem is not None:
+                start_response("503 Service Unavailable", _TEXT)
+                return [f"database unreachable: {problem}\n".encode()]
+            start_response("200 OK", _TEXT)
+            return [b"ok\n" if database is None else b"ok\ndatabase: reachable\n"]
+        if events is not None and path == EVENTS_PATH:
             return events(environ, start_response)
+        if installs is not None and path in INSTALL_PATHS and environ["REQUEST_METHOD"] == "GET":
+            return installs(environ, start_response)
         start_response("404 Not Found", _TEXT)
         return [b"Not Found\n"]
 
@@ -196,8 +217,14 @@ def http_server(slack_app: SlackApp, host: str, port: int) -> HttpServer:
     events = guarded(
         bolt, settings.slack_signing_secret.get_secret_value(), settings.max_request_bytes
     )
+    store = slack_app.services.store
     return listen(
-        wsgi_app(events, healthy=lambda: True),
+        wsgi_app(
+            events,
+            healthy=lambda: True,
+            database=store.reachable,
+            installs=bolt if slack_app.bolt.oauth_flow is not None else None,
+        ),
         host,
         port,
         threads=settings.sccm_bot_http_threads,
@@ -223,7 +250,15 @@ def _serve_socket(
 ) -> None:
     assert settings.slack_app_token is not None  # load_settings checked it for this mode
     handler = SocketModeHandler(slack_app.bolt, settings.slack_app_token.get_secret_value())
-    health = listen(wsgi_app(None, healthy=handler.client.is_connected), host, port)
+    health = listen(
+        wsgi_app(
+            None,
+            healthy=handler.client.is_connected,
+            database=slack_app.services.store.reachable,
+        ),
+        host,
+        port,
+    )
     threading.Thread(target=health.serve_forever, name="healthz", daemon=True).start()
     try:
         try:

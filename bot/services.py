@@ -4,13 +4,17 @@ side imports the other back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
 
 from .answers import AnswerCache
 from .downloads import Downloader
+from .leases import Leases
 from .settings import Settings
 from .store import Store
-from .work import SeenRecently, WorkPool
+from .work import SeenInStore, SeenRecently, WorkPool
 
 
 @dataclass
@@ -19,8 +23,11 @@ class Services:
 
     settings: Settings
     pool: WorkPool
-    seen: SeenRecently
+    seen: SeenRecently | SeenInStore
     store: Store
     downloader: Downloader
     work_prefix: str  # folder names of this store's downloads, under the temporary folder
+    leases: Leases  # which uploads this replica runs (bot/leases.py)
+    # A Web API client with the bot token of a workspace (None: not installed there).
+    client_for: Callable[[str | None], WebClient | None]
     answers: AnswerCache = field(default_factory=AnswerCache)  # behind "Show everything"

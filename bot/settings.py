@@ -39,7 +39,23 @@ _WHAT = {
     "sccm_bot_http_timeout_seconds": "whole seconds, 1 to 600",
     "sccm_bot_auto_triage_channels": "comma-separated channel ids such as C0123ABCD, or *",
     "sccm_bot_redact_in_channels": "true or false (1/0, yes/no, on/off)",
+    "sccm_bot_database_url": "sqlite:///path/bot.sqlite3 or postgresql://user@host:5432/db",
+    "sccm_bot_lease_seconds": "whole seconds a replica holds an upload without renewing, 3 to 600",
+    "slack_client_id": "the client id from Basic Information > App Credentials",
+    "slack_client_secret": "the client secret from Basic Information > App Credentials",
+    "slack_scopes": "comma-separated bot scopes such as commands,chat:write",
+    "sccm_bot_oauth_state_seconds": "whole seconds an install link stays valid, 60 to 3600",
 }
+
+# The bot scopes of manifest.yml: what an OAuth install asks each workspace for.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 
 
 class SettingsError(Exception):
@@ -64,7 +80,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    slack_bot_token: SecretStr
+    # One workspace: its bot token. Many: leave it unset and set the client id and secret,
+    # and each workspace installs the app at /slack/install (tokens kept in the store).
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: Annotated[tuple[str, ...], NoDecode] = BOT_SCOPES
+    sccm_bot_oauth_state_seconds: int = Field(default=600, ge=60, le=3600)
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -73,6 +95,12 @@ class Settings(BaseSettings):
     sccm_bot_workers: int = Field(default=4, ge=1, le=64)
     sccm_bot_max_queued: int = Field(default=100, ge=0, le=10_000)
     sccm_bot_feedback_db: Path = Path("sccm-feedback.sqlite3")
+    # The store's database; unset: the SQLite file SCCM_BOT_FEEDBACK_DB (one process).
+    # PostgreSQL lets replicas share work, dedupe, settings, feedback and installs.
+    sccm_bot_database_url: str | None = None
+    # A replica renews the leases of its uploads every third of this; one that dies
+    # holds them this long at most before another replica reads them again.
+    sccm_bot_lease_seconds: int = Field(default=30, ge=3, le=600)
     # A whole download (a trickling server is abandoned, not only a silent one) and a
     # whole analysis; past either the user is told what was read and what to send.
     sccm_bot_download_timeout_seconds: int = Field(default=300, ge=5, le=3600)
@@ -115,8 +143,8 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
@@ -127,7 +155,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
 
-    @field_validator("slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "sccm_bot_database_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -154,6 +190,24 @@ class Settings(BaseSettings):
         if not origins:
             raise ValueError("must name at least one origin")
         return tuple(origins)
+
+    @field_validator("sccm_bot_database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .store import database_url  # SQLAlchemy: only when a URL is given
+
+            database_url(value)  # raises ValueError saying what to write instead
+        return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        scopes = tuple(str(i).strip() for i in items if str(i).strip())
+        if not scopes:
+            raise ValueError("must name at least one scope")
+        return scopes
 
     @field_validator("sccm_bot_auto_triage_channels", mode="before")
     @classmethod
@@ -182,6 +236,27 @@ class Settings(BaseSettings):
         return EVERY_CHANNEL in listed or channel in listed
 
     @property
+    def oauth(self) -> bool:
+        """Many workspaces install the app (OAuth) rather than one bot token."""
+        return self.slack_client_id is not None
+
+    @property
+    def database(self) -> str:
+        """The store's URL: SCCM_BOT_DATABASE_URL, else the SQLite file."""
+        if self.sccm_bot_database_url is not None:
+            return self.sccm_bot_database_url
+        return f"sqlite:///{self.sccm_bot_feedback_db}"
+
+    @property
+    def database_setting(self) -> str:
+        """What to name in an error about the store: the variable and its value."""
+        if self.sccm_bot_database_url is not None:
+            from .store import database_url
+
+            return f"SCCM_BOT_DATABASE_URL {database_url(self.database).render_as_string()}"
+        return f"SCCM_BOT_FEEDBACK_DB {self.sccm_bot_feedback_db}"
+
+    @property
     def max_upload_bytes(self) -> int:
         return self.sccm_bot_max_upload_mb * 1024 * 1024
 
@@ -204,6 +279,7 @@ def load_settings(mode: Mode | None = None) -> tuple[Settings, Mode]:
     except ValidationError as problem:
         raise SettingsError(_one_line(problem)) from None
     mode = resolve_mode(settings, mode)
+    _check_credentials(settings, mode)
     if mode == "http" and settings.slack_signing_secret is None:
         raise SettingsError(
             f"SLACK_SIGNING_SECRET is required in HTTP mode ({_WHAT['slack_signing_secret']})"
@@ -213,6 +289,34 @@ def load_settings(mode: Mode | None = None) -> tuple[Settings, Mode]:
             f"SLACK_APP_TOKEN is required in Socket Mode ({_WHAT['slack_app_token']})"
         )
     return settings, mode
+
+
+def _check_credentials(settings: Settings, mode: Mode) -> None:
+    """One workspace (SLACK_BOT_TOKEN) or many (the client id and secret), not both."""
+    if not settings.oauth:
+        if settings.slack_client_secret is not None:
+            raise SettingsError(
+                f"SLACK_CLIENT_ID is not set ({_WHAT['slack_client_id']}); it goes with "
+                "SLACK_CLIENT_SECRET"
+            )
+        if settings.slack_bot_token is None:
+            raise SettingsError(f"SLACK_BOT_TOKEN is not set ({_WHAT['slack_bot_token']})")
+        return
+    if settings.slack_client_secret is None:
+        raise SettingsError(
+            f"SLACK_CLIENT_SECRET is not set ({_WHAT['slack_client_secret']}); it goes with "
+            "SLACK_CLIENT_ID"
+        )
+    if settings.slack_bot_token is not None:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: set the bot token for one "
+            "workspace, or the client id and secret for installs by many, not both"
+        )
+    if mode != "http":
+        raise SettingsError(
+            "SLACK_CLIENT_ID is set but the app runs in Socket Mode: installs by many "
+            "workspaces need HTTP mode (sccm serve --http), where /slack/install is served"
+        )
 
 
 def _one_line(problem: ValidationError) -> str:

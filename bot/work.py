@@ -21,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from .store import Store, StoreError
+
 log = logging.getLogger(__name__)
 
 # After a stop request, running jobs end within a poll (0.2 s: every downloaded chunk and
@@ -180,3 +182,27 @@ class SeenRecently:
             if now - when < self.ttl:
                 break
             self._seen.popitem(last=False)
+
+
+class SeenInStore:
+    """`SeenRecently` kept in the store, so every replica knows what any one handled:
+    Slack retries an event to whichever replica the load balancer picks. A store that
+    fails lets the key through (logged): the upload is then recorded or refused by the
+    store itself, and an answer twice beats none."""
+
+    def __init__(self, store: Store, ttl: float = 3600.0):
+        self.store = store
+        self.ttl = ttl
+
+    def first_time(self, key: str) -> bool:
+        try:
+            return self.store.first_time(key, self.ttl)
+        except StoreError as problem:
+            log.error("cannot check whether %s was handled: %s", key, problem)
+            return True
+
+    def forget(self, key: str) -> None:
+        try:
+            self.store.forget(key)
+        except StoreError as problem:
+            log.error("cannot forget %s: %s", key, problem)

@@ -47,6 +47,8 @@ def register(app: App, services: Services) -> None:
             message_ts=body.get("container", {}).get("message_ts"),
         )
         try:
+            # Another replica may have taken this person's earlier press: the store says.
+            earlier = services.store.earlier_judgement(row)
             services.store.record_feedback(row)
         except StoreError as problem:
             ack()
@@ -65,6 +67,8 @@ def register(app: App, services: Services) -> None:
             else "Thanks: noted that this diagnosis was wrong. If you find the real cause, "
             "say it in the thread so the knowledge base can learn it."
         )
+        if earlier is not None and earlier != judgement:
+            thanks += f" (You said it was {earlier} before; this press is kept after that one.)"
         respond(text=thanks, response_type="ephemeral", replace_original=False)
 
     app.action(FEEDBACK_RIGHT)(on_press)

@@ -100,5 +100,6 @@ def register(app: App, services: Services) -> None:
                 WebhookClient(response_url).send(text=text, response_type="ephemeral")
 
         user = body.get("user", {}).get("id")
-        triage = Triage(origin["channel"], None, files, user, description or None)
+        team = (body.get("team") or {}).get("id")
+        triage = Triage(origin["channel"], None, files, user, description or None, team)
         start_triage(services, client, triage, tell_user)

@@ -45,5 +45,6 @@ def register(app: App, services: Services) -> None:
             return
         thread_ts = message.get("thread_ts") or message["ts"]
         user = body.get("user", {}).get("id")
-        triage = Triage(body["channel"]["id"], thread_ts, files, user)
+        team = (body.get("team") or {}).get("id")
+        triage = Triage(body["channel"]["id"], thread_ts, files, user, team_id=team)
         start_triage(services, client, triage, tell_user)

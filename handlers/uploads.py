@@ -75,6 +75,7 @@ class Triage:
     files: list[dict]
     user: str | None
     description: str | None = None
+    team_id: str | None = None  # the workspace: resumed work is answered with its token
 
 
 def label(files: list[dict]) -> str:
@@ -137,7 +138,10 @@ def start_triage(
             key,
             triage.description,
             state="done" if cached else "waiting" if leader else "queued",
+            team_id=triage.team_id,
         )
+        if work.state == "queued":
+            services.leases.stamp(work)  # this replica runs it while it renews the lease
         services.store.add_work(work)  # before the user is told it was accepted
     except StoreError as problem:
         services.seen.forget(place)
@@ -240,7 +244,12 @@ def run_work(services: Services, client: WebClient, work: WorkRecord, progress: 
     """The worker's part: download, diagnose, answer, record."""
     progress.started()
     work.attempts += 1
-    _set_state(services, work, state="running", attempts=work.attempts)
+    try:
+        if not services.leases.start(work):
+            log.info("work %s is held by another replica now; leaving it to that one", work.id)
+            return
+    except StoreError as problem:  # read it anyway: the user is waiting for an answer
+        log.error("work %s not marked running: %s", work.id, problem)
     answer, diagnosis = _outcome(services, client, work, progress)
     answered = diagnosis is not None
     if isinstance(diagnosis, FleetAnswer):
@@ -326,7 +335,9 @@ def _outcome(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         paths = [
-            services.downloader.fetch(with_download_links(client, file), folder, cancelled=stopping)
+            services.downloader.fetch(
+                with_download_links(client, file), folder, cancelled=stopping, token=client.token
+            )
             for file in work.files
         ]
         target = paths[0] if len(paths) == 1 else folder
@@ -411,26 +422,30 @@ def _too_long(shown: str, limit: int, last: api.Progress | FleetProgress | None)
     )
 
 
-def resume_unfinished(services: Services, client: WebClient) -> int:
+def resume_unfinished(services: Services) -> int:
     """At start: remove the folders of dead work, then read again each upload a crash cut
-    off, or tell its user why not. Returns how many were found."""
+    off, or tell its user why not. With one process (SQLite) that is every unfinished
+    upload; with replicas, those whose replica's lease ran out (the others belong to
+    live replicas). Returns how many were taken."""
     for leftover in Path(tempfile.gettempdir()).glob(services.work_prefix + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    try:
-        unfinished = services.store.unfinished_work()
-    except StoreError as problem:
-        log.error("cannot read unfinished work: %s", problem)
-        return 0
-    leaders = {w.file_key for w in unfinished if w.state != "waiting"}
-    for work in unfinished:
-        if work.state == "waiting" and work.file_key in leaders:
-            continue  # its leader answers it
-        if work.state == "waiting":
-            leaders.add(work.file_key)
+    taken = services.leases.take_over(everything=not services.store.shared)
+    resume_taken(services, taken)
+    if taken:
+        log.info("found %d upload(s) cut off by the last stop", len(taken))
+    return len(taken)
+
+
+def resume_taken(services: Services, taken: list[WorkRecord]) -> None:
+    """Read again uploads this replica took over (a waiting record among them leads its
+    files now), each answered with its own workspace's token."""
+    for work in taken:
+        client = services.client_for(work.team_id)
+        if client is None:  # the workspace uninstalled the app meanwhile
+            log.info("work %s: workspace %s has no installation; dropped", work.id, work.team_id)
+            _set_state(services, work, state="failed")
+            continue
         _resume(services, client, work)
-    if unfinished:
-        log.info("found %d upload(s) cut off by the last stop", len(unfinished))
-    return len(unfinished)
 
 
 def _resume(services: Services, client: WebClient, work: WorkRecord) -> None:
@@ -674,7 +689,9 @@ def register(app: App, services: Services) -> None:
             return
 
         thread_ts = event.get("thread_ts") or event["ts"]
-        start_triage(services, client, Triage(channel, thread_ts, files, user), tell_user)
+        team = body.get("team_id") or context.team_id
+        triage = Triage(channel, thread_ts, files, user, team_id=team)
+        start_triage(services, client, triage, tell_user)
 
     @app.event("message")
     def on_other_message() -> None:

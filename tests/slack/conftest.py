@@ -25,6 +25,7 @@ from bot.settings import load_settings
 from bot.slack_app import SlackApp, build_app
 
 from .fake_slack import TEAM, FakeSlack
+from .postgres import PostgresServer, server_binaries
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-0000-1111-testtoken"
@@ -50,6 +51,12 @@ SETTINGS_VARIABLES = (
     "SCCM_BOT_HTTP_TIMEOUT_SECONDS",
     "SCCM_BOT_AUTO_TRIAGE_CHANNELS",
     "SCCM_BOT_REDACT_IN_CHANNELS",
+    "SCCM_BOT_DATABASE_URL",
+    "SCCM_BOT_LEASE_SECONDS",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SCOPES",
+    "SCCM_BOT_OAUTH_STATE_SECONDS",
 )
 
 
@@ -167,3 +174,20 @@ def running_app(
         server.shutdown()
         server.server_close()
         app.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL for the whole session (tests/slack/postgres.py)."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    server = PostgresServer.start(binaries)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A database of this test's own on the session's PostgreSQL."""
+    return postgres_server.fresh_database()

@@ -71,6 +71,10 @@ class FakeSlack:
     rate_limit_once: set[str] = field(default_factory=set)  # methods to answer 429 once
     errors: dict[str, str] = field(default_factory=dict)  # method -> error it answers with
     uploads: dict[str, Upload] = field(default_factory=dict)  # file id -> what was uploaded
+    # OAuth installs: the code Slack would hand an installer -> the workspace it installs
+    # into; oauth.v2.access answers with a bot token of that workspace's own.
+    install_codes: dict[str, str] = field(default_factory=dict)
+    workspace_of_token: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -223,7 +227,9 @@ class FakeSlack:
             throttle = method in self.rate_limit_once
             self.rate_limit_once.discard(method)
             answer = (
-                {"ok": False, "error": "ratelimited"} if throttle else self._answer(method, params)
+                {"ok": False, "error": "ratelimited"}
+                if throttle
+                else self._answer(method, params, dict(request.headers))
             )
         self._record(self.calls, ApiCall(method, params, dict(request.headers), answer))
         if throttle:
@@ -233,11 +239,42 @@ class FakeSlack:
         else:
             _reply(request, 200, json.dumps(answer).encode(), "application/json")
 
-    def _answer(self, method: str, params: dict) -> dict:
+    def install_code(self, team: str) -> str:
+        """A one-time code that installs the app into `team` (what Slack puts in the
+        redirect to /slack/oauth_redirect)."""
+        code = f"code-{team}-{next(self._ids)}"
+        self.install_codes[code] = team
+        return code
+
+    @staticmethod
+    def bot_token_of(team: str) -> str:
+        return f"xoxb-{team}-installed"
+
+    def _answer(self, method: str, params: dict, headers: dict | None = None) -> dict:
         if method in self.errors:
             return {"ok": False, "error": self.errors[method]}
         if method == "auth.test":
-            return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BSCCM"}
+            token = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
+            team = self.workspace_of_token.get(token or params.get("token", ""), TEAM)
+            return {"ok": True, "team_id": team, "user_id": BOT_USER, "bot_id": f"B{team}"}
+        if method == "oauth.v2.access":
+            team = self.install_codes.pop(params.get("code", ""), None)
+            if team is None:
+                return {"ok": False, "error": "invalid_code"}
+            token = self.bot_token_of(team)
+            self.workspace_of_token[token] = team
+            return {
+                "ok": True,
+                "app_id": "A0SCCM",
+                "authed_user": {"id": "U0INSTALLER"},
+                "scope": params.get("scope", "commands,chat:write,files:read"),
+                "token_type": "bot",
+                "access_token": token,
+                "bot_user_id": BOT_USER,
+                "team": {"id": team, "name": f"Workspace {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
         if method == "chat.postMessage":
             ts = f"1710000000.{next(self._ts):06d}"
             return {"ok": True, "channel": params.get("channel"), "ts": ts}
