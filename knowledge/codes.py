@@ -79,8 +79,13 @@ def find_codes(message: str) -> list[str]:
     return found
 
 
+# Every number `_MSI_FAILURE` takes (1601-1650) starts so: GUIDs and hashes hold "16"
+# often, this far less, and a literal prefix makes the search fast.
+_MSI_NUMBER_START = re.compile(r"16[0-5]")
+
+
 def _msi_codes(message: str) -> list[str]:
-    if "16" not in message and "eturn value" not in message.lower():
+    if _MSI_NUMBER_START.search(message) is None and "eturn value" not in message.lower():
         return []  # the common case, decided without the regex
     codes = []
     for match in _MSI_FAILURE.finditer(message):

@@ -362,12 +362,10 @@ class FileFold:
         else:
             return
         for code in codes:
-            known = knowledge.codes.get(code)
-            if known is None or known.routine or known.stage is None:
+            finding = _code_finding(knowledge, code, log if self.log_has_job else None)
+            if finding is None:
                 continue
-            stage, cause = _stage_in_log(knowledge, code, log if self.log_has_job else None)
-            title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
-            title += f": {_first_sentence(known.meaning)}"
+            stage, cause, title = finding
             self.record(
                 f"code:{code}|{self.group}|{_shape(message)}",
                 stage,
@@ -380,6 +378,35 @@ class FileFold:
                 None,
                 [code],
             )
+
+
+# What a known code read alone in a log means, per (knowledge base, code, log): a busy log
+# repeats its failure lines with the same few codes, and working it out looks the log up
+# by name and goes through the causes. The knowledge base is kept in the value, so its id
+# cannot be reused by another while the entry lives; log names come from uploads, hence
+# the bound.
+_CODE_FINDINGS: dict[tuple[int, str, str | None], tuple[KnowledgeBase, tuple[str, ...]]] = {}
+_REMEMBERED_CODE_FINDINGS = 4096
+
+
+def _code_finding(knowledge: KnowledgeBase, code: str, log: str | None) -> tuple | None:
+    """(stage, cause, title) of a finding read from `code` alone in `log` (None where the
+    format's lines name their own stage), or None for an unknown or routine code, or one
+    without a stage."""
+    known = knowledge.codes.get(code)
+    if known is None or known.routine or known.stage is None:
+        return None
+    key = (id(knowledge), code, log)
+    cached = _CODE_FINDINGS.get(key)
+    if cached is not None and cached[0] is knowledge:
+        return cached[1]
+    stage, cause = _stage_in_log(knowledge, code, log)
+    title = f"error {code}" + (f" ({known.symbol})" if known.symbol else "")
+    title += f": {_first_sentence(known.meaning)}"
+    if len(_CODE_FINDINGS) >= _REMEMBERED_CODE_FINDINGS:
+        _CODE_FINDINGS.clear()
+    _CODE_FINDINGS[key] = (knowledge, (stage, cause, title))
+    return stage, cause, title
 
 
 def _first_sentence(meaning: str, limit: int = 120) -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.codes import find_codes, from_win32, normalize_code, to_signed
+from knowledge.codes import (
+    _MSI_FAILURE,
+    _msi_codes,
+    find_codes,
+    from_win32,
+    normalize_code,
+    to_signed,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +101,17 @@ def test_signed_and_win32_conversions():
     assert to_signed("0x80244010") == -2145107952
     assert to_signed("0x00240001") == 0x240001
     assert from_win32(12029) == 0x80072EFD
+
+
+@pytest.mark.parametrize("number", range(1601, 1651))
+@pytest.mark.parametrize(
+    "spelling", ["exit code {}", "Error status: {}", "failed with error {}.", "error {}"]
+)
+def test_every_msi_error_number_passes_the_quick_check(spelling, number):
+    # `_msi_codes` skips its regex when the message has no "16" followed by 0-5: every
+    # number the regex takes must pass that check, in each of MSI's spellings.
+    message = "MSI (s) (A0:B4) " + spelling.format(number)
+    assert _msi_codes(message) == [f"0x{0x80070000 | number:08X}"]
+    assert _msi_codes(message) == [
+        f"0x{0x80070000 | int(m.group('number')):08X}" for m in _MSI_FAILURE.finditer(message)
+    ]
