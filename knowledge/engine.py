@@ -665,7 +665,14 @@ class Collector:
         return min(stages, key=STAGE_ORDER.__getitem__) if stages else None
 
 
-_VARYING = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f-]{27}\}?|0x[0-9a-f]+|\d+", re.IGNORECASE)
+# Both cases spelled out rather than IGNORECASE, and the brace its own branch: each branch
+# then opens with one character that `re` tests before entering it, which makes the
+# search several times faster on long lines (the same classes: no other character folds
+# to a-f or x).
+_VARYING = re.compile(
+    r"\{[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}\}?|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}\}?"
+    r"|0[xX][0-9a-fA-F]+|\d+"
+)
 
 
 def _shape(message: str) -> str:

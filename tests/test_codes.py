@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
 from knowledge.codes import (
+    _CANDIDATES,
     _MSI_FAILURE,
     _msi_codes,
     find_codes,
@@ -114,4 +118,29 @@ def test_every_msi_error_number_passes_the_quick_check(spelling, number):
     assert _msi_codes(message) == [f"0x{0x80070000 | number:08X}"]
     assert _msi_codes(message) == [
         f"0x{0x80070000 | int(m.group('number')):08X}" for m in _MSI_FAILURE.finditer(message)
+    ]
+
+
+def test_the_candidate_lookahead_only_skips_places_where_no_code_starts():
+    # `_CANDIDATES` opens with a lookahead for speed; without it the pattern must find
+    # the same candidates, at the same places, in every spelling and next to any digit.
+    lookahead = r"(?=[-\dA-Fa-f])"
+    assert _CANDIDATES.pattern.startswith(lookahead)
+    plain = re.compile(_CANDIDATES.pattern.removeprefix(lookahead))
+    digits = "".join(chr(c) for c in range(0x110000) if unicodedata.decimal(chr(c), None) == 7)
+    texts = [
+        "Result = 0x80070643, hr=8024401C [8024402C] error 0x2efd -2145107952 2149859344",
+        "{6C9B2F1E-0A38-4C6B-9A51-2F6E3D1A7B20} deadbeef DEADBEEF 12.3456789012 x-0x1",
+        "_0x80070005 a80070005 80070005b @80070005 $80070005 /80070005 \\80070005",
+        *(f"code {d * 10} -{d * 10} {d * 8}" for d in digits),
+    ]
+    for text in texts:
+        found = [(m.start(), m.groups()) for m in _CANDIDATES.finditer(text)]
+        assert found == [(m.start(), m.groups()) for m in plain.finditer(text)]
+    assert find_codes(texts[0]) == [
+        "0x80070643",
+        "0x8024401C",
+        "0x8024402C",
+        "0x80072EFD",
+        "0x80244010",
     ]
