@@ -101,8 +101,11 @@ def _msi_codes(message: str) -> list[str]:
 
 # A line says it failed: these words (any case), or MSI's failure result. Every line that
 # does holds one of `ERROR_LINE_TEXTS`, so a byte scan can find them all by those texts.
+# (Like `_CANDIDATES`, this and `_NOT_A_FAILURE` open with a lookahead for the letters
+# their words start with: `re` then tries the alternatives at those places only.)
 _FAILURE_WORDS = re.compile(
-    r"fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
+    r"(?=[efr])(?:fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d)",
+    re.I | re.ASCII,
 )
 ERROR_LINE_TEXTS = ("fail", "error", "fatal", "return value 3", "exit code", "exitcode")
 # Each failure word's literal part: a line without one of them cannot say it failed.
@@ -118,7 +121,8 @@ def says_failed(message: str) -> bool:
 
 # "no error", "error 0", "without errors": a failure word that says nothing failed.
 _NOT_A_FAILURE = re.compile(
-    r"\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b",
+    r"(?=[nwf0])"
+    r"(?:\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b)",
     re.I,
 )
 # How far (characters) a failure word may be from the code it is about.

@@ -9,7 +9,9 @@ import pytest
 
 from knowledge.codes import (
     _CANDIDATES,
+    _FAILURE_WORDS,
     _MSI_FAILURE,
+    _NOT_A_FAILURE,
     _msi_codes,
     find_codes,
     from_win32,
@@ -121,23 +123,33 @@ def test_every_msi_error_number_passes_the_quick_check(spelling, number):
     ]
 
 
-def test_the_candidate_lookahead_only_skips_places_where_no_code_starts():
-    # `_CANDIDATES` opens with a lookahead for speed; without it the pattern must find
-    # the same candidates, at the same places, in every spelling and next to any digit.
-    lookahead = r"(?=[-\dA-Fa-f])"
-    assert _CANDIDATES.pattern.startswith(lookahead)
-    plain = re.compile(_CANDIDATES.pattern.removeprefix(lookahead))
-    digits = "".join(chr(c) for c in range(0x110000) if unicodedata.decimal(chr(c), None) == 7)
-    texts = [
-        "Result = 0x80070643, hr=8024401C [8024402C] error 0x2efd -2145107952 2149859344",
-        "{6C9B2F1E-0A38-4C6B-9A51-2F6E3D1A7B20} deadbeef DEADBEEF 12.3456789012 x-0x1",
-        "_0x80070005 a80070005 80070005b @80070005 $80070005 /80070005 \\80070005",
-        *(f"code {d * 10} -{d * 10} {d * 8}" for d in digits),
-    ]
-    for text in texts:
-        found = [(m.start(), m.groups()) for m in _CANDIDATES.finditer(text)]
-        assert found == [(m.start(), m.groups()) for m in plain.finditer(text)]
-    assert find_codes(texts[0]) == [
+_OPENING = re.compile(r"\(\?=\[[^\]]+\]\)\(\?:(.*)\)", re.DOTALL)
+# Every spelling the code patterns know, next to every Unicode digit seven (`\d` takes them).
+_LOOKAHEAD_TEXTS = [
+    "Result = 0x80070643, hr=8024401C [8024402C] error 0x2efd -2145107952 2149859344",
+    "{6C9B2F1E-0A38-4C6B-9A51-2F6E3D1A7B20} deadbeef DEADBEEF 12.3456789012 x-0x1",
+    "_0x80070005 a80070005 80070005b @80070005 $80070005 /80070005 \\80070005",
+    "FAILED: no errors, without Failures, 0 errors, failed = 0, Fatal, ERROR: 1",
+    "MSI (s) Return value 3. Exit code 1603; exitcode: 1625 failures: 0 NO ERROR",
+    *(
+        f"code {d * 10} -{d * 10} {d * 8} fail{d}"
+        for d in (chr(c) for c in range(0x110000))
+        if unicodedata.decimal(d, None) == 7
+    ),
+]
+
+
+@pytest.mark.parametrize("pattern", [_CANDIDATES, _FAILURE_WORDS, _NOT_A_FAILURE])
+def test_a_lookahead_only_skips_places_where_no_match_starts(pattern):
+    # These patterns open with a lookahead for speed; without it each must find the same
+    # matches at the same places, in every spelling, next to any digit and in any case.
+    body = _OPENING.fullmatch(pattern.pattern)
+    assert body is not None
+    plain = re.compile(body.group(1), pattern.flags)
+    for text in _LOOKAHEAD_TEXTS + [text.swapcase() for text in _LOOKAHEAD_TEXTS]:
+        found = [(m.span(), m.groups()) for m in pattern.finditer(text)]
+        assert found == [(m.span(), m.groups()) for m in plain.finditer(text)]
+    assert find_codes(_LOOKAHEAD_TEXTS[0]) == [
         "0x80070643",
         "0x8024401C",
         "0x8024402C",
