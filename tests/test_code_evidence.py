@@ -18,7 +18,12 @@ import pytest
 from knowledge import fastpath
 from knowledge.api import diagnose_path
 from knowledge.codes import error_line_codes, find_codes
-from knowledge.diagnosis.fold import CODE_ONLY_MAX_CONFIDENCE, EXCERPT_BYTES, EXCERPT_ENTRIES
+from knowledge.diagnosis.fold import (
+    CODE_ONLY_MAX_CONFIDENCE,
+    EXCERPT_BYTES,
+    EXCERPT_ENTRIES,
+    _code_finding,
+)
 from knowledge.kb import kb
 from knowledge.models import Diagnosis
 from tests.logbuilder import zip_bytes
@@ -319,3 +324,18 @@ def test_every_stage_has_a_code_cause():
     for stage in knowledge.stages:
         cause = knowledge.causes[f"{stage}.code"]
         assert cause.stage == stage and cause.next
+
+
+def test_what_a_code_alone_means_is_remembered_per_knowledge_base():
+    # The engine remembers a code finding's stage, cause and title per knowledge base:
+    # another knowledge base (here: the same code with another meaning) gets its own.
+    knowledge = kb()
+    code = next(c for c, e in knowledge.codes.items() if not e.routine and e.stage)
+    first = _code_finding(knowledge, code, None)
+    assert first is not None
+    changed = knowledge.codes[code].model_copy(update={"meaning": "Something else happened."})
+    other = knowledge.model_copy(update={"codes": {**knowledge.codes, code: changed}})
+    assert _code_finding(other, code, None)[2].endswith(": Something else happened")
+    assert _code_finding(knowledge, code, None) == first
+    routine = next(c for c, e in knowledge.codes.items() if e.routine)
+    assert _code_finding(knowledge, routine, None) is None

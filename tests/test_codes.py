@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
-from knowledge.codes import find_codes, from_win32, normalize_code, to_signed
+from knowledge.codes import (
+    _CANDIDATES,
+    _FAILURE_WORDS,
+    _MSI_FAILURE,
+    _NOT_A_FAILURE,
+    _msi_codes,
+    find_codes,
+    from_win32,
+    normalize_code,
+    to_signed,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +107,52 @@ def test_signed_and_win32_conversions():
     assert to_signed("0x80244010") == -2145107952
     assert to_signed("0x00240001") == 0x240001
     assert from_win32(12029) == 0x80072EFD
+
+
+@pytest.mark.parametrize("number", range(1601, 1651))
+@pytest.mark.parametrize(
+    "spelling", ["exit code {}", "Error status: {}", "failed with error {}.", "error {}"]
+)
+def test_every_msi_error_number_passes_the_quick_check(spelling, number):
+    # `_msi_codes` skips its regex when the message has no "16" followed by 0-5: every
+    # number the regex takes must pass that check, in each of MSI's spellings.
+    message = "MSI (s) (A0:B4) " + spelling.format(number)
+    assert _msi_codes(message) == [f"0x{0x80070000 | number:08X}"]
+    assert _msi_codes(message) == [
+        f"0x{0x80070000 | int(m.group('number')):08X}" for m in _MSI_FAILURE.finditer(message)
+    ]
+
+
+_OPENING = re.compile(r"\(\?=\[[^\]]+\]\)\(\?:(.*)\)", re.DOTALL)
+# Every spelling the code patterns know, next to every Unicode digit seven (`\d` takes them).
+_LOOKAHEAD_TEXTS = [
+    "Result = 0x80070643, hr=8024401C [8024402C] error 0x2efd -2145107952 2149859344",
+    "{6C9B2F1E-0A38-4C6B-9A51-2F6E3D1A7B20} deadbeef DEADBEEF 12.3456789012 x-0x1",
+    "_0x80070005 a80070005 80070005b @80070005 $80070005 /80070005 \\80070005",
+    "FAILED: no errors, without Failures, 0 errors, failed = 0, Fatal, ERROR: 1",
+    "MSI (s) Return value 3. Exit code 1603; exitcode: 1625 failures: 0 NO ERROR",
+    *(
+        f"code {d * 10} -{d * 10} {d * 8} fail{d}"
+        for d in (chr(c) for c in range(0x110000))
+        if unicodedata.decimal(d, None) == 7
+    ),
+]
+
+
+@pytest.mark.parametrize("pattern", [_CANDIDATES, _FAILURE_WORDS, _NOT_A_FAILURE])
+def test_a_lookahead_only_skips_places_where_no_match_starts(pattern):
+    # These patterns open with a lookahead for speed; without it each must find the same
+    # matches at the same places, in every spelling, next to any digit and in any case.
+    body = _OPENING.fullmatch(pattern.pattern)
+    assert body is not None
+    plain = re.compile(body.group(1), pattern.flags)
+    for text in _LOOKAHEAD_TEXTS + [text.swapcase() for text in _LOOKAHEAD_TEXTS]:
+        found = [(m.span(), m.groups()) for m in pattern.finditer(text)]
+        assert found == [(m.span(), m.groups()) for m in plain.finditer(text)]
+    assert find_codes(_LOOKAHEAD_TEXTS[0]) == [
+        "0x80070643",
+        "0x8024401C",
+        "0x8024402C",
+        "0x80072EFD",
+        "0x80244010",
+    ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from knowledge.diagnosis.fold import MIN_FAILURE_STRENGTH, Finding
+import pytest
+
+from knowledge.diagnosis.fold import MIN_FAILURE_STRENGTH, Finding, _shape
 from knowledge.diagnosis.verdict import build_stage_views
 from knowledge.models import ERROR, INFO, Entry
 
@@ -48,3 +50,19 @@ def test_a_weak_failure_is_a_hint_not_a_verdict():
     views = build_stage_views([weak])
     assert not views["policy"].failed
     assert views["policy"].weak == [weak]
+
+
+@pytest.mark.parametrize(
+    ("message", "shape"),
+    [
+        ("Job {6C9B2F1E-0A38-4C6B-9A51-2F6E3D1A7B20} failed", "Job # failed"),
+        ("Job {6c9b2f1e-0a38-4c6b-9a51-2f6e3d1a7b20 failed", "Job # failed"),
+        ("Update 6c9b2f1e-0a38-4c6b-9a51-2f6e3d1a7b20} failed", "Update # failed"),
+        ("Result = 0X8007ABCD after 12 tries, 0xfffe", "Result = # after # tries, #"),
+        ("{not a guid} 0x 0xg", "{not a guid} #x #xg"),
+    ],
+)
+def test_a_message_shape_blanks_ids_and_numbers_in_either_case(message, shape):
+    # Lines of one shape are one finding: ids and numbers in upper or lower case, with or
+    # without braces, all become "#".
+    assert _shape(message) == shape

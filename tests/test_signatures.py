@@ -153,3 +153,22 @@ def test_whole_knowledge_base_accepts_the_signatures():
             assert knowledge.causes[sig.cause].stage == sig.stage
         for log in sig.logs:
             assert log == "*" or knowledge.log_by_name(log) is not None, (sig.id, log)
+
+
+def test_no_byte_scan_prefilter_takes_a_routine_line_of_ids():
+    # A byte scan finds each failure signature by its pattern in Hyperscan's prefilter
+    # mode, which drops lookbehinds: a pattern that only looks behind for its words
+    # (`8[0-9a-f]{7}\b(?<=error = 0x...)`) then takes every GUID starting with 8, and
+    # hands thousands of routine records to Python (benchmarks/README.md).
+    from knowledge.fastpath import TextScanner, filter_pattern
+
+    filters = [sig.pattern for sig in SIGNATURES if filter_pattern(sig.pattern)]
+    scanner = TextScanner([], (), filters)
+    if not scanner.exact:
+        pytest.skip("no Hyperscan here: the byte scan looks for texts only")
+    line = (
+        b"Update (Site_8E1D3C2A-1B2C-4D5E-8F90-A1B2C3D4E5F6/SUM_8f2e9c1d-3b4a-4c5d-9e8f-"
+        b"0a1b2c3d4e5f, 200) added to the targeted list of deployment "
+        b"({8C0F1E2D-3A4B-4C5D-8E9F-0A1B2C3D4E5F})\n"
+    )
+    assert [filters[index] for _end, index in scanner.scan(line, len(line))] == []
