@@ -94,7 +94,7 @@ def _prepare(mode: str):
 
         return run
     if mode == "diagnose":
-        import knowledge.diagnosis.engine  # noqa: F401
+        import knowledge.diagnosis.verdict  # noqa: F401
         from knowledge.api import diagnose_path
 
         def run(zip_path: Path) -> str:

@@ -37,9 +37,9 @@ from knowledge.fastpath.scanners import TextScanner, hyperscan_takes
 
 # Formats whose per-file facts can be counted from the bytes, and their one-pass scans.
 _BYTE_SCANS = {
-    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.FileScan),
-    "wulog-etw": (line_scan.fast_facts, line_scan.FileScan),
-    "cbs": (cbs_scan.fast_facts, cbs_scan.FileScan),
+    "cmtrace": (cmtrace_scan.fast_facts, cmtrace_scan.CmtraceScan),
+    "wulog-etw": (line_scan.fast_facts, line_scan.LineScan),
+    "cbs": (cbs_scan.fast_facts, cbs_scan.CbsScan),
 }
 
 __all__ = [

@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import BinaryIO
 
 from knowledge.fastpath.cmtrace_scan import Batch, FileFacts, NotFast
-from knowledge.fastpath.line_scan import ASCII_SPACE, NotUsual, facts_of_lines, line_regions
-from knowledge.fastpath.scanners import LoneCarriageReturn, TextScanner
+from knowledge.fastpath.line_scan import ASCII_SPACE, facts_of_lines, line_regions
+from knowledge.fastpath.scanners import NotUsual, TextScanner
 from knowledge.formats._shared import MAX_RECORD_LINES, ZONE_WAIT_ENTRIES, Clock, join_capped, ymd
 from knowledge.formats.cbs import LEVELS, zone_from_csi
 from knowledge.formats.decoding import MAX_LINE, decode_bytes
@@ -57,10 +57,10 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
     return facts_of_lines(_Count(path), binary, encoding)
 
 
-class FileScan:
+class CbsScan:
     """One pass over a CBS.log: the entries holding wanted texts, then the facts.
 
-    The contract of `cmtrace_scan.FileScan`: `hits()` yields per buffer and may raise
+    The contract of `cmtrace_scan.CmtraceScan`: `hits()` yields per buffer and may raise
     `NotFast`; afterwards `facts` is set. An entry is its timestamped line and the
     lines that continue it, as `cbs.parse` joins them; a text counts when it is in the
     entry's message (after the level word and the component).
@@ -83,7 +83,7 @@ class FileScan:
             last = count.close_unit()
             if last is not None:
                 yield Batch([last])
-        except (NotUsual, LoneCarriageReturn):
+        except NotUsual:
             raise NotFast(self.path) from None
         self.facts = count.facts()
 

@@ -13,7 +13,7 @@ line limit. A file that fails any check returns None, and the caller reads it re
 by record with `cmtrace.parse`, which is the reference: the facts here equal what that
 parser yields for the same file (tests/test_fast_facts.py compares the two).
 
-A diagnosis reads such a file once with `FileScan`: while the facts are counted, one
+A diagnosis reads such a file once with `CmtraceScan`: while the facts are counted, one
 scan of each buffer (`prefilter.TextScanner`: the signatures' required texts and the
 error type) finds the records worth reading. They come out as `Hit`s, raw bytes with
 their line number, and are parsed only as far as the diagnosis needs: the message to
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
-from knowledge.fastpath.scanners import LiteralCounter, LoneCarriageReturn, TextScanner
+from knowledge.fastpath.scanners import LiteralCounter, NotUsual, TextScanner
 from knowledge.formats import cmtrace
 from knowledge.formats._shared import MAX_RECORD_CHARS, MAX_RECORD_LINES
 from knowledge.formats.decoding import MAX_LINE, decode_bytes
@@ -109,10 +109,6 @@ class NotFast(Exception):
     """The file is not written the usual way: it must be read record by record."""
 
 
-class _Odd(Exception):
-    """Raised inside a scan; callers see None or NotFast."""
-
-
 def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
     """The facts of one CMTrace file, or None when it must be read record by record.
 
@@ -126,11 +122,11 @@ def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) ->
         for buffer, end in _regions(binary):
             scan.count(buffer, end)
         return scan.facts()
-    except _Odd:
+    except NotUsual:
         return None
 
 
-class FileScan:
+class CmtraceScan:
     """One pass over a CMTrace file: the records holding wanted texts, then the facts.
 
     `hits()` yields, buffer by buffer, the records in which `scanner` finds a text (or
@@ -184,7 +180,7 @@ class FileScan:
                 if batch.hits or batch.counted:
                     yield batch
             self.facts = scan.facts()
-        except (_Odd, LoneCarriageReturn):
+        except NotUsual:
             raise NotFast(self.path) from None
         if self.facts is None:
             raise NotFast(self.path)
@@ -223,7 +219,7 @@ def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
     if carry.startswith(_BOM):
         carry = carry[len(_BOM) :]
     if not carry.startswith(_OPEN):
-        raise _Odd
+        raise NotUsual
     for chunk in iter(lambda: binary.read(_CHUNK), b""):
         buffer = carry + chunk
         # Up to the last record that opens a line, so that neither a pattern nor a
@@ -231,7 +227,7 @@ def _regions(binary: BinaryIO) -> Iterator[tuple[bytes, int]]:
         cut = buffer.rfind(b"\n" + _OPEN)
         if cut < 0:
             if len(buffer) > _MAX_TAIL:
-                raise _Odd
+                raise NotUsual
             carry = buffer
             continue
         yield buffer, cut + 1
@@ -251,22 +247,22 @@ class _Scan:
         self.tail = b""  # the last record so far
 
     def count(self, buffer: bytes, end: int) -> None:
-        """Counts the patterns in buffer[:end] (whole records); _Odd if the file is odd."""
+        """Counts the patterns in buffer[:end] (whole records); NotUsual if the file is odd."""
         start = 0
         while end - start > MAX_LINE:  # bytes >= characters, so this never misses a long line
             found = buffer.rfind(b"\n", start, start + MAX_LINE)
             if found < 0:
-                raise _Odd
+                raise NotUsual
             start = found + 1
         if self.exact_lines:
             returns = buffer.count(b"\r", 0, end)
             if returns and returns != buffer.count(b"\r\n", 0, end):
-                raise _Odd
+                raise NotUsual
         if self.head is None:
             self.head = _first_record(buffer, end)
             match = _BIAS.match(self.head)
             if match is None:
-                raise _Odd
+                raise NotUsual
             self.bias = match.group(1) + b'" date="'
             first_break = buffer.find(b"\n", 0, end)
             crlf = first_break <= 0 or buffer[first_break - 1 : first_break] == b"\r"
@@ -397,7 +393,7 @@ def count_patterns(
     # The records each pattern was counted in (a set: matches may come out of order).
     seen: list[set[int]] = [set() for _ in range(patterns)]
     rfind, find, opens_at = buffer.rfind, buffer.find, buffer.startswith
-    boundary = FileScan.boundary
+    boundary = CmtraceScan.boundary
     reach = len(_CLOSE) - 1  # a close that starts before a match's end overlaps it
 
     def on_pattern(index: int, stop: int) -> None:
@@ -441,7 +437,7 @@ def _record_hits(
         at = bisect.bisect_right(anchors, start, key=lambda anchor: anchor[0]) - 1
         counted, line = anchors[at] if at >= 0 else (0, lines + 1)
         line += buffer.count(b"\n", counted, start)
-        stop = buffer.find(FileScan.boundary, start, end) + 1 or end
+        stop = buffer.find(CmtraceScan.boundary, start, end) + 1 or end
         close = buffer.find(_CLOSE, start, stop)
         close = close - start if close >= 0 else -1
         hits[start] = Hit(buffer[start:stop], line, None, None, close)

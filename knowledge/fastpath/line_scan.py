@@ -23,7 +23,7 @@ from knowledge.fastpath.cmtrace_scan import (
     parse_hit,
     records_with_texts,
 )
-from knowledge.fastpath.scanners import LoneCarriageReturn, TextScanner
+from knowledge.fastpath.scanners import NotUsual, TextScanner
 from knowledge.formats import wulog_etw
 from knowledge.formats._shared import Clock, ymd
 from knowledge.formats.decoding import MAX_LINE, decode_bytes
@@ -34,10 +34,6 @@ _BOM = b"\xef\xbb\xbf"
 # What str.strip() removes among ASCII characters; other whitespace is checked decoded.
 ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _FAILED = b"*FAILED*"
-
-
-class NotUsual(Exception):
-    """The bytes of a file are not written the usual way: it must be parsed."""
 
 
 def fast_facts(binary: BinaryIO, path: str, encoding: str, exact_lines: bool) -> FileFacts | None:
@@ -63,10 +59,10 @@ def facts_of_lines(count, binary: BinaryIO, encoding: str) -> FileFacts | None:
         return None
 
 
-class FileScan:
+class LineScan:
     """One pass over a wulog-etw file: the lines holding wanted texts, then the facts.
 
-    The same contract as `cmtrace_scan.FileScan`: `hits()` yields per buffer and may
+    The same contract as `cmtrace_scan.CmtraceScan`: `hits()` yields per buffer and may
     raise `NotFast`; afterwards `facts` is set.
     """
 
@@ -88,7 +84,7 @@ class FileScan:
                 )
                 if found:
                     yield Batch(found)
-        except (NotUsual, LoneCarriageReturn):
+        except NotUsual:
             raise NotFast(self.path) from None
         self.facts = count.facts()
         if self.facts is None:

@@ -14,7 +14,12 @@ from knowledge.fastpath.cache import cache_file, keep_file
 _LONE_CR = rb"\r(?:[^\n]|\z)"
 
 
-class LoneCarriageReturn(Exception):
+class NotUsual(Exception):
+    """Raised inside a byte scan when a file is not written the usual way; the scans turn
+    it into their one outward signal (`cmtrace_scan.NotFast`, or None before starting)."""
+
+
+class LoneCarriageReturn(NotUsual):
     """A scanned buffer holds a lone CR: its line numbers cannot come from counting LF."""
 
 

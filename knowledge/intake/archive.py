@@ -144,7 +144,7 @@ def _files(count: int) -> str:
     return "1 file" if count == 1 else f"{count:,} files"
 
 
-class _Collector:
+class _UploadLister:
     """Walks one upload and fills an Upload with sources, skip reasons and notes."""
 
     def __init__(self, upload: Upload, limits: Limits):
@@ -473,12 +473,12 @@ def open_upload(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Upload:
     path = Path(path)
     shown = printable(str(path))
     upload = Upload(printable(path.name or str(path)))
-    collector = _Collector(upload, limits)
+    lister = _UploadLister(upload, limits)
     try:
         if path.is_dir():
-            collector.add_folder(path)
+            lister.add_folder(path)
         elif path.is_file():
-            collector.add_single_file(path)
+            lister.add_single_file(path)
         elif path.exists():
             raise InputError(f"{shown} is not a file or a folder; send a .zip, a folder or a .log")
         else:
