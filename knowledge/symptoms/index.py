@@ -1,22 +1,6 @@
-"""Symptom diagnosis: text an admin typed -> the likely failing stage and cause.
-
-Three kinds of evidence are weighed, strongest first:
-
-1. error codes in the text (any spelling `knowledge.codes.find_codes` knows), looked up
-   in the error table: a code with a `cause` decides the cause, a code with only a
-   stage narrows the choice to that stage's causes, an unknown code counts through
-   its family (0x8019xxxx = an HTTP status seen by BITS, ...);
-2. pasted log lines (CMTrace records, WindowsUpdate.log or CBS.log rows), parsed by
-   `knowledge.formats` and matched against the knowledge base's signatures;
-3. the words, ranked with BM25 (the `bm25s` library) against the phrasings of
-   symptoms.yaml plus each cause's title and summary. Words are lower-cased, split
-   on punctuation, stripped of English stop words, stemmed (Snowball, PyStemmer),
-   widened with the synonyms of symptoms.yaml, and misspelled words are corrected
-   against the index vocabulary with difflib before ranking.
-
-Nothing here guesses: without a code, a signature or a confident word match the
-answer is `inconclusive` and asks for the logs zip.
-"""
+"""The symptom index: the BM25 index over symptoms.yaml and the causes, and the choice of
+stage and cause from the three kinds of evidence the package docstring describes (codes,
+pasted lines, words)."""
 
 from __future__ import annotations
 
