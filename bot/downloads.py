@@ -214,6 +214,31 @@ def with_download_links(client: WebClient, file: dict) -> dict:
         ) from None
 
 
+# What the bot needs of a Slack file object to name, check and download the file. The rest
+# is left behind before a record is stored: for text files Slack's object carries the first
+# lines of the file itself (`preview`, `preview_highlight`, `lines`), and nothing of an
+# upload may outlive its analysis.
+FILE_FIELDS = (
+    "id",
+    "name",
+    "title",
+    "size",
+    "filetype",
+    "mimetype",
+    "mode",
+    "file_access",
+    "is_external",
+    "url_private",
+    "url_private_download",
+    "user",
+)
+
+
+def file_fields(file: dict) -> dict:
+    """The part of a Slack file object the bot keeps (see FILE_FIELDS)."""
+    return {key: file[key] for key in FILE_FIELDS if key in file}
+
+
 def is_supported(file: dict) -> bool:
     return display_name(file).lower().endswith(SUPPORTED_SUFFIXES)
 

@@ -40,6 +40,7 @@ from bot.analysis import AnalysisCrashed, AnalysisStopped, FleetAnswer, analyse_
 from bot.downloads import (
     DownloadStopped,
     display_name,
+    file_fields,
     human_size,
     is_supported,
     with_download_links,
@@ -134,7 +135,7 @@ def start_triage(
             triage.channel,
             triage.thread_ts,
             triage.user,
-            triage.files,
+            [file_fields(file) for file in triage.files],  # no preview lines on disk
             key,
             triage.description,
             state="done" if cached else "waiting" if leader else "queued",

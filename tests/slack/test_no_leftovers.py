@@ -76,9 +76,9 @@ def seen_at_the_end(running_app: RunningApp, monkeypatch: pytest.MonkeyPatch):
     return use
 
 
-def _upload(running_app: RunningApp, data: bytes, ts: str) -> dict:
+def _upload(running_app: RunningApp, data: bytes, ts: str, **object_fields) -> dict:
     fake = running_app.fake
-    upload = fake.add_file("logs.zip", data)
+    upload = {**fake.add_file("logs.zip", data), **object_fields}
     running_app.event(file_share(upload, ts=ts))
     (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
     return final_answer(running_app, posted)
@@ -138,7 +138,16 @@ def test_the_store_keeps_no_log_text(running_app: RunningApp):
     """After an answer, a re-share and a feedback press, no line of the logs is in the
     SQLite file: only states, verdicts, causes and the user's choice."""
     fake = running_app.fake
-    edit = _upload(running_app, named_zip(), "1710030400.000100")
+    # Slack's object for a text file carries its first lines: they must not be stored.
+    preview = "Preview line of the customer's own log, PREVIEW-MARKER-7"
+    edit = _upload(
+        running_app,
+        named_zip(),
+        "1710030400.000100",
+        preview=preview,
+        preview_highlight=preview,
+        lines=12,
+    )
     actions = next(b for b in edit["blocks"] if b["type"] == "actions")
     right = next(e for e in actions["elements"] if e["action_id"] == "feedback_right")
     press = {
@@ -162,6 +171,7 @@ def test_the_store_keeps_no_log_text(running_app: RunningApp):
     stored = "\n".join(str(value) for row in rows for value in row).lower()
     assert feedback == ("right", "failure", "download", "download.http_404")
     assert [name for name in NAMES if name.lower() in stored] == []
+    assert "preview-marker-7" not in stored
     for text in named_logs().values():
         for line in text.splitlines():
             message = line.split("]LOG]!>")[0].removeprefix("\ufeff").removeprefix("<![LOG[")
