@@ -50,6 +50,10 @@ FEEDBACK_RIGHT = "feedback_right"
 FEEDBACK_WRONG = "feedback_wrong"
 SHOW_EVERYTHING = "show_everything"
 UNMASKED_IN_DM = "unmasked_in_dm"
+FLEET_MASKED_NOTE = (
+    "Machine, host, user and network names are masked (host-1, user-1, ip-1 …) in this "
+    "channel; run `sccm fleet` on the logs for the real names."
+)
 MASKED_NOTE = (
     "Host, user and network names are masked (host-1, user-1, ip-1 …); the person who "
     "uploaded the logs can get the unmasked answer in a DM."
@@ -620,7 +624,11 @@ def _option(name: str, verdict: str, key: str) -> Option:
 
 
 def fleet_message(
-    report: FleetReport, keys: dict[str, str], upload_names: Sequence[str] = ()
+    report: FleetReport,
+    keys: dict[str, str],
+    upload_names: Sequence[str] = (),
+    *,
+    masked: bool = False,
 ) -> Message:
     """The summary of a fleet: counts, the groups, what was not read, and the menu of
     machines (`keys`: machine name -> kept answer key; failing machines listed first)."""
@@ -666,4 +674,6 @@ def fleet_message(
     if report.groups and report.groups[0].verdict == "failure":
         top = report.groups[0]
         fallback += f"; most at {top.stage_title or top.stage}: {top.cause_title or top.cause}"
+    if masked:
+        blocks.append(_context(FLEET_MASKED_NOTE))
     return _message(fallback, blocks)

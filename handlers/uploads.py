@@ -353,7 +353,7 @@ def _outcome(
             reader=triage,
         )
         if isinstance(diagnosis, FleetAnswer):  # several machines: one summary, each a pick away
-            return _fleet_answer(services, diagnosis, names), diagnosis
+            return _fleet_answer(services, work, diagnosis, names), diagnosis
         remember_diagnosis(services, work.user_id, work.channel, diagnosis, label(work.files))
         return _answer_message(services, work, diagnosis, names), diagnosis
     except (DownloadStopped, AnalysisStopped) as stopped:
@@ -396,13 +396,27 @@ def _answer_message(
     )
 
 
-def _fleet_answer(services: Services, answer: FleetAnswer, names: list[str]) -> Message:
-    """The fleet's summary; each machine's diagnosis kept for the menu under it."""
-    keys = {
-        machine: services.answers.keep(diagnosis, [*names, machine])
-        for machine, diagnosis in answer.diagnoses.items()
-    }
-    return fleet_message(answer.report, keys, names)
+def _fleet_answer(
+    services: Services, work: WorkRecord, answer: FleetAnswer, names: list[str]
+) -> Message:
+    """The fleet's summary; each machine's diagnosis kept for the menu under it. Where
+    answers are masked, machine names (often host names) are too, with one set of tokens
+    for the summary and every machine's diagnosis."""
+    if not services.settings.masks_answers_in(work.channel):
+        keys = {
+            machine: services.answers.keep(diagnosis, [*names, machine])
+            for machine, diagnosis in answer.diagnoses.items()
+        }
+        return fleet_message(answer.report, keys, names)
+    masker = api.masker()
+    report = api.redact_fleet_report(answer.report, masker)
+    keys = {}
+    for shown, row in zip(report.machines, answer.report.machines, strict=True):
+        diagnosis = answer.diagnoses.get(row.machine)
+        if diagnosis is not None:
+            masked = api.redact_diagnosis(diagnosis, masker)
+            keys[shown.machine] = services.answers.keep(masked, [*names, shown.machine])
+    return fleet_message(report, keys, names, masked=True)
 
 
 def _too_long(shown: str, limit: int, last: api.Progress | FleetProgress | None) -> str:

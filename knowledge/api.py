@@ -33,6 +33,7 @@ __all__ = [
     "fast_path",
     "knowledge_base",
     "lookup_error",
+    "masker",
     "read_logs",
     "redact_diagnosis",
     "redact_fleet_report",
@@ -137,6 +138,14 @@ def knowledge_base() -> KnowledgeBase:
     from knowledge.kb import kb
 
     return kb()
+
+
+def masker():
+    """A fresh set of masking tokens (`knowledge.redact.Masker`): pass it to several
+    redact_* calls so that one name gets one token across them."""
+    from knowledge.redact import Masker
+
+    return Masker()
 
 
 def redact_diagnosis(diagnosis: Diagnosis, masker=None) -> Diagnosis:

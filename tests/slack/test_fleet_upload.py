@@ -68,6 +68,13 @@ def pick(running_app: RunningApp, summary: dict, message_ts: str, machine: str) 
     return response_url
 
 
+@pytest.fixture(autouse=True)
+def names_shown(clean_env: pytest.MonkeyPatch) -> None:
+    """These tests read the machines' names in the answers: masking in channels off (on by
+    default; test_a_fleet_in_a_channel_is_masked below turns it back on)."""
+    clean_env.setenv("SCCM_BOT_REDACT_IN_CHANNELS", "false")
+
+
 @pytest.fixture
 def every_progress(monkeypatch):
     """Every progress step edits the message (normally one edit per 2 s)."""
@@ -153,3 +160,30 @@ def test_a_forgotten_machine_diagnosis_is_said_privately(running_app: RunningApp
     response_url = pick(running_app, summary, posted.answer["ts"], "PC01")
     (reply,) = fake.wait_for(lambda: running_app.responses_to(response_url))
     assert reply["response_type"] == "ephemeral" and "no longer keep" in reply["text"]
+
+
+def test_a_fleet_in_a_channel_is_masked(
+    clean_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
+):
+    """Machine names are often host names: with masking on, neither the summary nor a
+    picked machine's diagnosis names them, and the tokens agree between the two."""
+    clean_env.setenv("SCCM_BOT_REDACT_IN_CHANNELS", "true")
+    running_app = request.getfixturevalue("running_app")
+    fake = running_app.fake
+    upload = fake.add_file("patch-tuesday.zip", fleet_zip())
+    running_app.event(file_share(upload, ts="1710020000.000900", thread_ts=THREAD))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    summary = summary_of(running_app, posted)
+    text = all_text(summary)
+    assert header_of(summary) == "4 machines: 3 failing, 1 healthy"
+    assert not [name for name in FLEET if name in text]
+    assert "contoso" not in text.lower() and "masked" in text
+    _block, menu = menu_of(summary)
+    first = menu["options"][0]["text"]["text"].split(" ")[0]
+    assert first.startswith("host-")
+    pick(running_app, summary, posted.answer["ts"], first)
+    reply = fake.wait_for(
+        lambda: [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts")]
+    )[-1]
+    shown = all_text(reply.params)
+    assert not [name for name in FLEET if name in shown] and "contoso" not in shown.lower()
