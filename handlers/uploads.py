@@ -316,7 +316,14 @@ def complete(
             if diagnosis is not None:
                 names = [display_name(f) for f in follower.files]
                 theirs = _answer_message(services, follower, diagnosis, names)
-            progress_of(client, follower).finish(theirs)
+            # a file shared into another workspace (Slack Connect) is answered with its token
+            theirs_client = (
+                client
+                if follower.team_id == work.team_id
+                else services.client_for(follower.team_id)
+            )
+            if theirs_client is not None:
+                progress_of(theirs_client, follower).finish(theirs)
         _set_state(services, follower, state=state)
     return True
 
