@@ -329,3 +329,10 @@ def test_loose_files_beside_machine_folders_are_a_machine_of_their_own(tmp_path)
     assert [item["name"] for item in full["mixed"]["files"]["skipped"]] == ["notes.pdf"]
     assert full["PC01"] == alone(tmp_path, "PC01")
     assert report["skipped"] == []
+
+
+def test_the_same_upload_named_twice_is_read_once(tmp_path, capsys):
+    upload = folder_per_machine(tmp_path)
+    assert main(["fleet", str(upload), f"{upload}/", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["machines"]) == len(FLEET)

@@ -57,8 +57,12 @@ class Fleet:
         self._uploads: list[Upload] = []
         self.workers = 0  # processes the last `diagnoses()` used
         first_problem: InputError | None = None
+        # The same upload named twice (`sccm fleet logs logs/`) is read once.
+        unique: dict[Path, str | Path] = {}
+        for path in paths:
+            unique.setdefault(Path(path).resolve(), path)
         try:
-            for path in paths:
+            for path in unique.values():
                 given = str(path)
                 try:
                     upload = open_upload(path)
