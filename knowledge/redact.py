@@ -244,7 +244,12 @@ class Masker:
         parts = re.split(r"([\\/])", path)
         for index in range(0, len(parts) - 1, 2):  # every segment but the file name
             parts[index] = self._folder(parts[index])
-        parts[-1] = self.mask(parts[-1])
+        stem, dot, suffix = parts[-1].rpartition(".")
+        if dot and suffix.lower() == "zip" and stem:
+            # a zip is a folder packed (PC01.zip holds one machine's logs): named the same way
+            parts[-1] = self._folder(stem) + dot + suffix
+        else:
+            parts[-1] = self.mask(parts[-1])
         return "".join(parts)
 
     def _folder(self, segment: str) -> str:
@@ -487,6 +492,8 @@ def redact_fleet_report(report: FleetReport, masker: Masker | None = None) -> Fl
     masker = masker or Masker()
     for row in report.machines:
         masker.learn_host(row.machine)
+    for item in report.skipped:  # a path given that could not be read names a machine too
+        masker.mask_path(item.name.rstrip("/\\") + "/")
     data = _masked_dump(report.model_dump(), masker)
     # A row's `source` is a path (a Diagnosis's `source` is a kept word: "logs").
     for row, original in zip(data["machines"], report.machines, strict=True):

@@ -336,3 +336,11 @@ def test_the_same_upload_named_twice_is_read_once(tmp_path, capsys):
     assert main(["fleet", str(upload), f"{upload}/", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["machines"]) == len(FLEET)
+
+
+def test_fleet_redact_masks_a_path_it_could_not_read(tmp_path, capsys):
+    upload = folder_per_machine(tmp_path)
+    missing = tmp_path / "WS-FIN-099"
+    assert main(["fleet", str(upload), str(missing), "--redact"]) == 0
+    out = capsys.readouterr().out
+    assert "Not read" in out and "WS-FIN-099" not in out
