@@ -273,7 +273,17 @@ def _fleet(args: argparse.Namespace) -> None:
         if args.csv:
             raise InputError("--csv lists every machine; leave out --machine")
         with api.open_fleet(args.paths) as fleet:
-            fleet.only(args.machine)
+            try:
+                fleet.only(args.machine)
+            except InputError:
+                if not args.redact:
+                    raise
+                # the list of machines would name them: masked, say only how to list them
+                raise InputError(
+                    f"no machine called {args.machine!r} in the upload (give a real machine "
+                    "name: the host-N tokens of a masked answer are not names; run "
+                    "`sccm fleet` without --redact to list them)"
+                ) from None
             for _row, diagnosis in fleet.diagnoses(fast=api.fast_path()):
                 if diagnosis is None:
                     raise InputError(f"{args.machine}: {fleet.skipped[-1].reason}")

@@ -344,3 +344,11 @@ def test_fleet_redact_masks_a_path_it_could_not_read(tmp_path, capsys):
     assert main(["fleet", str(upload), str(missing), "--redact"]) == 0
     out = capsys.readouterr().out
     assert "Not read" in out and "WS-FIN-099" not in out
+
+
+def test_fleet_machine_redact_names_no_machine_when_the_name_is_wrong(tmp_path, capsys):
+    upload = folder_per_machine(tmp_path)
+    assert main(["fleet", str(upload), "--machine", "host-1", "--redact"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no machine called 'host-1'")
+    assert not [name for name in FLEET if name in err]
