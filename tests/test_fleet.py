@@ -352,3 +352,12 @@ def test_fleet_machine_redact_names_no_machine_when_the_name_is_wrong(tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("error: no machine called 'host-1'")
     assert not [name for name in FLEET if name in err]
+
+
+def test_a_one_machine_fleet_still_says_what_it_did_not_read(tmp_path, capsys):
+    folder = write_folder(tmp_path / "one", scenarios.scenario_upload("healthy"))
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not a log")
+    assert main(["fleet", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["machines"]) == 1
+    assert [item["name"].rsplit("/", 1)[-1] for item in report["skipped"]] == ["notes.pdf"]

@@ -124,9 +124,11 @@ def machine_upload(upload: Upload, machine: Machine) -> Upload:
 
 
 def outside_machines(upload: Upload, machines: list[Machine]) -> list[SkippedFile]:
-    """Skipped files of the upload that belong to no machine (a stray PDF at the top)."""
+    """Skipped files of the upload that belong to no machine (a stray PDF at the top); with
+    one machine, every skipped file: a fleet's summary must say what it did not read (a
+    zip of machines nested too deep is not one machine's business)."""
     if len(machines) == 1 and len(machines[0].sources) == len(upload.sources):
-        return []  # one machine: its diagnosis lists them
+        return list(upload.skipped)
     return [
         item for item in upload.skipped if not any(machine.holds(item.name) for machine in machines)
     ]
