@@ -179,6 +179,15 @@ def triage(path: Path, description: str | None, report: Callable) -> Diagnosis |
         progress=report,
         keep=lambda row, diagnosis: diagnoses.update({row.machine: diagnosis}),
     )
+    # Paths as people know them: the downloaded file's name, or the files' own names in
+    # a message of several, never the server's work folder.
+    where = str(path)
+    shown = path.name if path.is_file() else ""
+    for item in [*fleet.skipped, *fleet.machines]:
+        field = "name" if hasattr(item, "reason") else "source"
+        value = getattr(item, field)
+        if value.startswith(where):
+            setattr(item, field, (shown + value[len(where) :]).lstrip("/") or shown)
     return FleetAnswer(fleet, diagnoses)
 
 

@@ -187,3 +187,17 @@ def test_a_fleet_in_a_channel_is_masked(
     )[-1]
     shown = all_text(reply.params)
     assert not [name for name in FLEET if name in shown] and "contoso" not in shown.lower()
+
+
+def test_a_fleet_summary_names_what_it_did_not_read_without_the_servers_folders(
+    running_app: RunningApp,
+):
+    fake = running_app.fake
+    files = {f"{name}.zip": zip_bytes(machine_files(name)) for name in FLEET}
+    files["broken.zip"] = b"PK\x03\x04 not really a zip"
+    upload = fake.add_file("patch-tuesday.zip", zip_bytes(files))
+    running_app.event(file_share(upload, ts="1710020000.000950", thread_ts=THREAD))
+    (posted,) = fake.wait_for(lambda: fake.messages_in(CHANNEL))
+    text = all_text(summary_of(running_app, posted))
+    assert "broken.zip" in text
+    assert str(running_app.scratch) not in text and "/tmp" not in text
