@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from knowledge import api
-from knowledge.errors import InputError
+from knowledge.errors import InputError, SeveralMachines
 
 from . import fleet_text, text
 
@@ -334,7 +334,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.symptom is not None:
             _diagnosis(api.diagnose_symptom(args.symptom), args)
         elif args.path:
-            _diagnosis(api.diagnose_path(args.path), args)
+            try:
+                diagnosis = api.diagnose_path(args.path)
+            except SeveralMachines as several:
+                if not args.redact:
+                    raise
+                # its machines' names are folder and zip names, often host names
+                raise InputError(
+                    f"the upload holds the logs of {len(several.machines)} machines, which "
+                    "one diagnosis would merge; run `sccm fleet --redact` on it to diagnose "
+                    "each machine"
+                ) from None
+            _diagnosis(diagnosis, args)
         else:
             raise InputError(
                 "say what to diagnose: `sccm diagnose logs.zip` or `sccm diagnose --symptom TEXT`"

@@ -361,3 +361,10 @@ def test_a_one_machine_fleet_still_says_what_it_did_not_read(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert len(report["machines"]) == 1
     assert [item["name"].rsplit("/", 1)[-1] for item in report["skipped"]] == ["notes.pdf"]
+
+
+def test_diagnose_redact_refuses_several_machines_without_naming_them(tmp_path, capsys):
+    assert main(["diagnose", str(zip_of_zips(tmp_path)), "--redact"]) == 2
+    err = capsys.readouterr().err
+    assert "4 machines" in err and "sccm fleet --redact" in err
+    assert not [name for name in FLEET if name in err]
