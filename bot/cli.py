@@ -264,7 +264,9 @@ def _shareables(diagnosis, args: argparse.Namespace) -> None:
         from .report import render_html
 
         # The upload's own name may carry a host or user name: a masked report omits it.
-        name = "an upload" if getattr(args, "redact", False) else os.path.basename(args.path)
+        name = "an upload"
+        if not getattr(args, "redact", False):  # `logs/` names its folder, not ""
+            name = os.path.basename(os.path.normpath(args.path)) or args.path
         _write(args.html, render_html(diagnosis, picture_png=png, source_name=name).encode())
 
 
