@@ -183,11 +183,16 @@ def triage(path: Path, description: str | None, report: Callable) -> Diagnosis |
     # a message of several, never the server's work folder.
     where = str(path)
     shown = path.name if path.is_file() else ""
-    for item in [*fleet.skipped, *fleet.machines]:
-        field = "name" if hasattr(item, "reason") else "source"
-        value = getattr(item, field)
-        if value.startswith(where):
-            setattr(item, field, (shown + value[len(where) :]).lstrip("/") or shown)
+
+    def as_known(value: str) -> str:
+        if not value.startswith(where):
+            return value
+        return (shown + value[len(where) :]).lstrip("/") or shown
+
+    for item in fleet.skipped:
+        item.name = as_known(item.name)
+    for row in fleet.machines:
+        row.source = as_known(row.source)
     return FleetAnswer(fleet, diagnoses)
 
 

@@ -333,6 +333,15 @@ def _files_line(diagnosis: Diagnosis, upload_names: Sequence[str]) -> str:
     return " · ".join(parts)
 
 
+def pressed_value(action: dict) -> dict:
+    """The JSON object a button of ours carries in its value ({} for anything else)."""
+    try:
+        value = json.loads(action.get("value") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def feedback_value(diagnosis: Diagnosis, upload_names: Sequence[str]) -> str:
     """What a feedback press must record, as compact JSON within the button's 2000 chars."""
     names = list(upload_names)

@@ -8,7 +8,6 @@ memory was lost, an upload cannot be, and the user is told so privately.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from knowledge import api
 from knowledge.errors import InputError
 
-from .blocks import SHOW_EVERYTHING, full_answer_messages
+from .blocks import SHOW_EVERYTHING, full_answer_messages, pressed_value
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -32,20 +31,12 @@ FORGOTTEN = (
 )
 
 
-def _pressed_value(action: dict) -> dict:
-    try:
-        value = json.loads(action.get("value") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def register(app: App, services: Services) -> None:
     def on_show_everything(
         ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        value = _pressed_value(action)
+        value = pressed_value(action)
         kept = services.answers.get(str(value.get("k") or ""))
         if kept is not None:
             diagnosis, names = kept.diagnosis, kept.upload_names

@@ -8,7 +8,6 @@ carries, with the uploader's id. Anyone else who presses is told privately whose
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from .blocks import UNMASKED_IN_DM, diagnosis_message
+from .blocks import UNMASKED_IN_DM, diagnosis_message, pressed_value
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -29,14 +28,6 @@ FORGOTTEN = (
 )
 
 
-def _key(action: dict) -> str:
-    try:
-        value = json.loads(action.get("value") or "{}")
-    except ValueError:
-        return ""
-    return str(value.get("k") or "") if isinstance(value, dict) else ""
-
-
 def _private(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -46,7 +37,7 @@ def register(app: App, services: Services) -> None:
     def on_unmasked(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond):
         ack()
         presser = (body.get("user") or {}).get("id")
-        kept = services.answers.get(_key(action))
+        kept = services.answers.get(str(pressed_value(action).get("k") or ""))
         if kept is None or kept.owner is None:
             _private(respond, FORGOTTEN)
             return
