@@ -75,6 +75,12 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
+# One client for every request the tests send: `httpx.post` builds a client (and its TLS
+# context, a few ms of CPU) per call, which 50 concurrent requests would add to the
+# app's answer times. No keep-alive: each test's server is a new one.
+_HTTP = httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 @dataclass
 class RunningApp:
     """The served app plus helpers that speak to it the way Slack does."""
@@ -92,7 +98,7 @@ class RunningApp:
 
     def post(self, body: str, content_type: str, headers: dict | None = None) -> httpx.Response:
         sent = {"Content-Type": content_type, **self.signed_headers(body), **(headers or {})}
-        return httpx.post(self.url + "/slack/events", content=body, headers=sent, timeout=10)
+        return _HTTP.post(self.url + "/slack/events", content=body, headers=sent)
 
     def command(self, text: str, *, channel: str = CHANNEL) -> tuple[httpx.Response, str]:
         """`/sccm <text>`; returns the HTTP answer and the command's response_url."""
